@@ -1,0 +1,174 @@
+"""The command line: thin, builds objects from the config and calls the pipeline.
+
+Exit status: 0 done; 1 done with failures; 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+import click
+
+from syndicate import __version__, pipeline
+from syndicate.config import Config, load_config
+from syndicate.errors import ConfigError, SyndicateError
+from syndicate.models import Story
+from syndicate.progress import progress_for_terminal
+from syndicate.sources.metadata import parse_date
+from syndicate.store import Store, open_store
+
+
+class _Group(click.Group):
+    """Turn our errors into one clear line and the contract's exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            ctx.exit(2)
+        except SyndicateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("SYNDICATE_PROJECT", "."),
+    help="project directory (default: current directory or $SYNDICATE_PROJECT)",
+)
+@click.version_option(__version__, prog_name="syndicate")
+@click.pass_context
+def cli(ctx: click.Context, project: Path) -> None:
+    """syndicate: news stories and their ALSO READ cross-links, as feeds and digests."""
+    ctx.obj = project
+
+
+def _open(ctx: click.Context) -> tuple[Config, Store]:
+    config = load_config(ctx.obj)
+    return config, open_store(config.store_url)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--site-url", required=True, help="the news site's home page")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone for dates written without an offset",
+)
+@click.option("--name", default="", help="the publication's name")
+def init(directory: Path, site_url: str, timezone: str, name: str) -> None:
+    """Write a starter project (syndicate.toml, feeds/, schedules/, templates/)."""
+    from syndicate.project import init_project
+
+    written = init_project(directory, site_url, timezone, name)
+    click.echo(f"wrote {len(written)} files into {directory}/")
+    click.echo(f"next: syndicate --project {directory} gather")
+
+
+@cli.command()
+@click.option("--source", help="run only this source from syndicate.toml")
+@click.pass_context
+def gather(ctx: click.Context, source: str | None) -> None:
+    """Fetch new and changed stories and their cross-links into the store."""
+    config, store = _open(ctx)
+    try:
+        with progress_for_terminal() as progress:
+            report = pipeline.gather(config, store, progress, source)
+    finally:
+        store.close()
+    click.echo(report.summary())
+    ctx.exit(1 if report.failed else 0)
+
+
+def story_json(story: Story, tz: tzinfo) -> dict:
+    """A story in the JSON shape of `stories --json` (the fixtures' truth keys)."""
+
+    def when(dt: datetime | None) -> str | None:
+        return dt.astimezone(tz).isoformat() if dt else None
+
+    return {
+        "url": story.url,
+        "title": story.title,
+        "published": when(story.published),
+        "modified": when(story.modified),
+        "author": story.author,
+        "section": story.section,
+        "tags": story.tags,
+        "image": {"url": story.image.url, "caption": story.image.caption} if story.image else None,
+        "summary": story.summary,
+        "body_text": story.body_text,
+        "also_read": [
+            {"title": c.label, "url": c.target_url, "external": c.external} for c in story.also_read
+        ],
+    }
+
+
+@cli.command()
+@click.option("--section", help="only this section (its slug)")
+@click.option("--since", help="only stories published since this ISO 8601 time")
+@click.option("--limit", type=click.IntRange(min=1), help="at most this many")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.pass_context
+def stories(
+    ctx: click.Context, section: str | None, since: str | None, limit: int | None, as_json: bool
+) -> None:
+    """List stored stories, newest first."""
+    config, store = _open(ctx)
+    tz = config.site.tz
+    since_dt = parse_date(since, tz) if since else None
+    if since and since_dt is None:
+        raise ConfigError(f"--since {since!r} is not a date", "use ISO 8601, e.g. 2024-05-01")
+    try:
+        found = store.stories(section=section, since=since_dt, limit=limit)
+    finally:
+        store.close()
+    out = sys.stdout
+    for story in found:
+        if as_json:
+            out.write(json.dumps(story_json(story, tz), ensure_ascii=False) + "\n")
+        else:
+            when = (
+                story.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                if story.published
+                else "(undated)       "
+            )
+            links = f"  [{len(story.also_read)} also read]" if story.also_read else ""
+            out.write(
+                f"{when}  {story.section or '-':<12}  {story.title}{links}\n{'':18}  {story.url}\n"
+            )
+    if not as_json:
+        click.echo(f"{len(found)} stories", err=True)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("syndicate-demo"),
+    show_default=True,
+    help="where the demo project is written",
+)
+@click.pass_context
+def demo(ctx: click.Context, directory: Path) -> None:
+    """Run the pipeline once on the bundled sample site, with embedded defaults."""
+    from syndicate.demo.run import run_demo
+
+    ctx.exit(run_demo(directory))
+
+
+def main() -> None:
+    """Entry point of the `syndicate` command."""
+    cli(prog_name="syndicate")

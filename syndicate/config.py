@@ -1,0 +1,318 @@
+"""Settings: one table of every key with its type, default and help; load, override, validate.
+
+Every problem in a config is reported at once, each with the file, the key and a hint.
+Environment variables override file values: ``SYNDICATE_<SECTION>__<KEY>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from syndicate.errors import ConfigError
+
+CONFIG_FILE = "syndicate.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: its type, default and a line of help."""
+
+    type: type | tuple[type, ...]
+    default: Any
+    help: str
+    required: bool = False
+
+
+SETTINGS: dict[str, dict[str, Setting]] = {
+    "site": {
+        "name": Setting(str, "", "the publication's name, shown in feeds and emails"),
+        "url": Setting(
+            str, None, "the news site's home page, e.g. https://example-news.com/", True
+        ),
+        "timezone": Setting(str, "UTC", "IANA zone used for dates written without an offset"),
+        "language": Setting(str, "en", "the site's main language (BCP 47)"),
+    },
+    "store": {
+        "url": Setting(
+            str,
+            "sqlite:///syndicate.db",
+            "SQLAlchemy URL; relative SQLite paths are relative to the project",
+        ),
+    },
+    "mail": {
+        "url": Setting(str, "maildir:public/outbox", "smtp://…, smtps://… or maildir:PATH"),
+    },
+    "web": {
+        "host": Setting(str, "127.0.0.1", "address the web app listens on"),
+        "port": Setting(int, 8080, "port the web app listens on"),
+        "public_url": Setting(str, "", "the base of every link in emails"),
+    },
+}
+
+SOURCE_KINDS = ("site", "feed")
+
+SOURCE_SETTINGS: dict[str, Setting] = {
+    "kind": Setting(str, "site", "what to read: 'site' (crawl) or 'feed' (RSS/Atom)"),
+    "url": Setting(
+        str, None, "start URL: the site's home page or the feed's URL (default: [site] url)"
+    ),
+    "max_pages": Setting(int, 10, "listing pages followed per section, pagination included"),
+    "concurrency": Setting(int, 4, "requests at a time per host"),
+    "delay": Setting(
+        (int, float),
+        0.0,
+        "seconds between requests to one host (robots.txt Crawl-delay wins when larger)",
+    ),
+    "timeout": Setting((int, float), 10.0, "seconds before one request is abandoned"),
+    "retries": Setting(int, 3, "extra tries after a 5xx answer or a time-out"),
+    "max_bytes": Setting(int, 10_000_000, "largest response read; larger ones are skipped"),
+    "max_redirects": Setting(int, 5, "redirects followed for one URL"),
+    "follow_depth": Setting(int, 1, "how far ALSO READ targets are followed when not listed"),
+    "max_age_days": Setting(int, 0, "skip stories older than this many days (0: no cutoff)"),
+    "allow_private": Setting(
+        bool, False, "allow loopback and private addresses (tests, intranets)"
+    ),
+    "allowed_hosts": Setting(list, [], "other hosts whose pages count as the site's own"),
+    "respect_robots": Setting(bool, True, "obey robots.txt rules and Crawl-delay"),
+    "iframe_hosts": Setting(
+        list, [], "hosts whose iframes survive sanitizing, e.g. www.youtube.com"
+    ),
+    "user_agent": Setting(
+        str,
+        "syndicate/0.1 (+https://pypi.org/project/syndicate/)",
+        "User-Agent header sent with every request",
+    ),
+}
+
+
+@dataclass
+class SourceConfig:
+    """Validated settings of one source from ``[sources.NAME]``."""
+
+    name: str
+    kind: str
+    url: str
+    max_pages: int
+    concurrency: int
+    delay: float
+    timeout: float
+    retries: int
+    max_bytes: int
+    max_redirects: int
+    follow_depth: int
+    max_age_days: int
+    allow_private: bool
+    allowed_hosts: list[str]
+    respect_robots: bool
+    iframe_hosts: list[str]
+    user_agent: str
+
+
+@dataclass
+class SiteConfig:
+    """The ``[site]`` table."""
+
+    name: str
+    url: str
+    timezone: str
+    language: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass
+class Config:
+    """A whole project's validated settings."""
+
+    project: Path
+    site: SiteConfig
+    store_url: str
+    mail_url: str
+    web: dict[str, Any]
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+    }
+    if isinstance(t, tuple):
+        return " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)
+
+
+def _check_value(where: str, key: str, value: Any, setting: Setting) -> str | None:
+    if isinstance(value, bool) and setting.type is not bool:
+        return f"{where}: '{key}' must be {_type_name(setting.type)}, not {value!r}"
+    if not isinstance(value, setting.type):
+        return f"{where}: '{key}' must be {_type_name(setting.type)}, not {value!r}"
+    return None
+
+
+def _unknown(where: str, key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+    return f"{where}: unknown key '{key}'{hint}"
+
+
+def _coerce_env(raw: str, setting: Setting) -> Any:
+    t = setting.type if not isinstance(setting.type, tuple) else setting.type[-1]
+    if t is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if t is list:
+        return [x.strip() for x in raw.split(",") if x.strip()]
+    try:
+        return t(raw)
+    except ValueError:
+        return raw
+
+
+def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """Apply SYNDICATE_SECTION__KEY variables; unknown ones are reported, not ignored."""
+    problems = []
+    for name, raw in env.items():
+        if not name.startswith("SYNDICATE_") or "__" not in name:
+            continue
+        section, _, key = name[len("SYNDICATE_") :].lower().partition("__")
+        if section not in SETTINGS or key not in SETTINGS[section]:
+            problems.append(f"environment: unknown setting {name}")
+            continue
+        data.setdefault(section, {})[key] = _coerce_env(raw, SETTINGS[section][key])
+    return problems
+
+
+def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
+    """Read, override and validate ``syndicate.toml``; raise ConfigError listing every problem."""
+    env = dict(os.environ) if env is None else env
+    path = project / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: no {CONFIG_FILE} here",
+            "run 'syndicate init DIR' to create a project, or pass --project DIR",
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", "fix the syntax at that line") from exc
+    problems = _env_overrides(data, env)
+    where = str(path)
+    values: dict[str, dict[str, Any]] = {}
+    for section, table in data.items():
+        if section == "sources":
+            continue
+        if section not in SETTINGS:
+            problems.append(
+                _unknown(where, section, [*SETTINGS, "sources"]).replace("key", "table")
+            )
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{where}: '{section}' must be a table ([{section}])")
+    for section, settings in SETTINGS.items():
+        table = data.get(section, {}) if isinstance(data.get(section), dict) else {}
+        values[section] = {}
+        for key, value in table.items():
+            if key not in settings:
+                problems.append(
+                    _unknown(where, f"{section}.{key}", [f"{section}.{k}" for k in settings])
+                )
+                continue
+            err = _check_value(where, f"{section}.{key}", value, settings[key])
+            if err:
+                problems.append(err)
+        for key, setting in settings.items():
+            value = table.get(key, setting.default)
+            if setting.required and value in (None, ""):
+                problems.append(f"{where}: '{section}.{key}' is required ({setting.help})")
+            values[section][key] = value
+    site = values["site"]
+    if isinstance(site.get("url"), str) and not site["url"].startswith(("http://", "https://")):
+        problems.append(
+            f"{where}: 'site.url' must start with http:// or https://, not {site['url']!r}"
+        )
+    try:
+        if isinstance(site["timezone"], str):
+            ZoneInfo(site["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"{where}: 'site.timezone' {site['timezone']!r} is not an IANA time zone "
+            "(e.g. 'Asia/Kolkata', 'UTC')"
+        )
+    sources = _load_sources(where, data.get("sources"), site.get("url"), problems)
+    if problems:
+        raise ConfigError(problems, f"fix {path.name} (or the environment) and run again")
+    store_url = _resolve_store_url(values["store"]["url"], project)
+    return Config(
+        project=project,
+        site=SiteConfig(**values["site"]),
+        store_url=store_url,
+        mail_url=values["mail"]["url"],
+        web=values["web"],
+        sources=sources,
+    )
+
+
+def _load_sources(
+    where: str, table: Any, site_url: str | None, problems: list[str]
+) -> dict[str, SourceConfig]:
+    if table is None:
+        table = {"site": {"kind": "site"}}
+    if not isinstance(table, dict):
+        problems.append(f"{where}: 'sources' must be a table of [sources.NAME] tables")
+        return {}
+    out = {}
+    for name, raw in table.items():
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: 'sources.{name}' must be a table")
+            continue
+        vals: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in SOURCE_SETTINGS:
+                problems.append(
+                    _unknown(
+                        where,
+                        f"sources.{name}.{key}",
+                        [f"sources.{name}.{k}" for k in SOURCE_SETTINGS],
+                    )
+                )
+                continue
+            err = _check_value(where, f"sources.{name}.{key}", value, SOURCE_SETTINGS[key])
+            if err:
+                problems.append(err)
+            vals[key] = value
+        for key, setting in SOURCE_SETTINGS.items():
+            vals.setdefault(key, setting.default)
+        vals["url"] = vals["url"] or site_url
+        if vals["kind"] not in SOURCE_KINDS:
+            problems.append(
+                f"{where}: 'sources.{name}.kind' is {vals['kind']!r}; "
+                f"use one of {', '.join(SOURCE_KINDS)}"
+            )
+        for key in ("concurrency", "retries", "max_pages", "follow_depth", "max_bytes"):
+            if isinstance(vals[key], int) and vals[key] < (
+                1 if key in ("concurrency", "max_bytes") else 0
+            ):
+                problems.append(f"{where}: 'sources.{name}.{key}' must not be {vals[key]}")
+        if not vals["url"]:
+            problems.append(f"{where}: 'sources.{name}.url' is needed (or set [site] url)")
+        out[name] = SourceConfig(name=name, **vals)
+    return out
+
+
+def _resolve_store_url(url: str, project: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((project / url[len(prefix) :]).resolve())
+    return url

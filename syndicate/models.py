@@ -1,0 +1,130 @@
+"""The newsroom's data: plain dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+def short_hash(text: str, length: int = 12) -> str:
+    """A short, stable hex digest used for ids and content hashes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+@dataclass
+class CrossLink:
+    """One ALSO READ entry inside a story's body.
+
+    ``href`` is the link as found (made absolute and canonical), ``target_url`` the story it
+    finally points at after redirects and title matches (``None`` while unresolved).
+    """
+
+    label: str
+    href: str | None = None
+    external: bool = False
+    target_url: str | None = None
+    position: int = 0
+    after_paragraph: int = 0
+
+
+@dataclass
+class Image:
+    """A story's lead image."""
+
+    url: str
+    caption: str | None = None
+
+
+@dataclass
+class Story:
+    """A news story as gathered, identified by its canonical URL."""
+
+    url: str
+    title: str
+    published: datetime | None = None
+    modified: datetime | None = None
+    author: str | None = None
+    section: str | None = None
+    section_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image: Image | None = None
+    summary: str | None = None
+    body_text: list[str] = field(default_factory=list)
+    body_html: str = ""
+    also_read: list[CrossLink] = field(default_factory=list)
+    language: str | None = None
+    first_seen: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        """Short hash of the canonical URL: stable across gathers and stores."""
+        return short_hash(self.url)
+
+    def content_hash(self) -> str:
+        """Hash of what a reader sees; a change marks the story as updated."""
+        data = {
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "modified": self.modified.isoformat() if self.modified else None,
+            "author": self.author,
+            "section": self.section,
+            "tags": self.tags,
+            "image": asdict(self.image) if self.image else None,
+            "summary": self.summary,
+            "body_html": self.body_html,
+            "also_read": [(c.label, c.href, c.external) for c in self.also_read],
+        }
+        return short_hash(json.dumps(data, sort_keys=True, ensure_ascii=False), 32)
+
+
+@dataclass
+class FetchState:
+    """What we remember of one URL between gathers: validators and what it held."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    status: int | None = None
+    kind: str | None = None  # article, listing, sitemap, robots, page, feed
+    canonical: str | None = None  # the story URL this page was stored under
+    redirect_to: str | None = None
+    links: list | None = None  # a listing's or sitemap's discoveries, reused on 304
+    fetched_at: datetime | None = None
+
+
+@dataclass
+class GatherReport:
+    """Counts of one gather run, plus one line per failure."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    crosslinks: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    failures: list[str] = field(default_factory=list)
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    def fail(self, url: str, what: str, done: str = "skipped") -> str:
+        """Record one failed URL with what happened and what was done about it."""
+        self.failed += 1
+        line = f"{url}: {what}; {done}"
+        self.failures.append(line)
+        return line
+
+    def summary(self) -> str:
+        """The one-line summary printed at the end of a gather."""
+        secs = (
+            f" in {(self.finished - self.started).total_seconds():.1f}s"
+            if self.started and self.finished
+            else ""
+        )
+        return (
+            f"gathered: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.failed} failed, {self.crosslinks} cross-links{secs}"
+        )

@@ -1,0 +1,30 @@
+"""Where the stages meet. The CLI, the daemon and the web app call these and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from syndicate.config import Config
+from syndicate.errors import ConfigError
+from syndicate.models import GatherReport
+from syndicate.sources import Progress, source_for
+from syndicate.store import Store
+
+
+def gather(
+    config: Config, store: Store, progress: Progress, source: str | None = None
+) -> GatherReport:
+    """Run every source (or the one named) into the store; resolve cross-links; report."""
+    if source is not None and source not in config.sources:
+        raise ConfigError(
+            f"no source named {source!r}",
+            f"sources in syndicate.toml: {', '.join(config.sources) or 'none'}",
+        )
+    names = [source] if source else list(config.sources)
+    report = GatherReport(started=datetime.now(UTC))
+    for name in names:
+        source_for(config.sources[name], config.site, store).gather(report, progress)
+    report.crosslinks = store.resolve_crosslinks()
+    report.finished = datetime.now(UTC)
+    store.record_gather(",".join(names), report)
+    return report

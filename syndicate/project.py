@@ -1,0 +1,64 @@
+"""`syndicate init`: write a starter project for a new publisher."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from string import Template
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from syndicate.errors import ConfigError
+
+
+def init_project(
+    directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""
+) -> list[Path]:
+    """Write syndicate.toml, feeds/, schedules/ and templates/ into a directory.
+
+    Refuses to overwrite an existing project. Returns the files written.
+    """
+    problems = []
+    if urlsplit(site_url).scheme not in ("http", "https") or not urlsplit(site_url).netloc:
+        problems.append(
+            f"--site-url {site_url!r} is not an http(s) URL (e.g. https://example-news.com/)"
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"--timezone {timezone!r} is not an IANA time zone (e.g. Asia/Kolkata)")
+    if (directory / "syndicate.toml").exists():
+        problems.append(f"{directory / 'syndicate.toml'} already exists")
+    if problems:
+        raise ConfigError(problems, "fix the arguments; init never overwrites a project")
+    if not site_url.endswith("/") and not urlsplit(site_url).path:
+        site_url += "/"
+    values = {
+        "site_url": site_url,
+        "timezone": timezone,
+        "name": name or urlsplit(site_url).hostname or "",
+        "extra": extra,
+    }
+    written = []
+    starter = resources.files("syndicate") / "starter"
+    for src in _walk(starter):
+        rel = src["rel"]
+        target = directory / rel.removesuffix(".tmpl")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = src["node"].read_text(encoding="utf-8")
+        if rel.endswith(".tmpl") or rel.startswith("schedules/"):
+            text = Template(text).safe_substitute(values)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    (directory / ".gitignore").write_text("public/\nsyndicate.db*\n", encoding="utf-8")
+    return written
+
+
+def _walk(node, prefix: str = ""):
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        rel = f"{prefix}{child.name}"
+        if child.is_dir():
+            if child.name != "__pycache__":
+                yield from _walk(child, rel + "/")
+        else:
+            yield {"rel": rel, "node": child}

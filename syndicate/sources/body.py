@@ -1,0 +1,129 @@
+"""Find a story's body in a page and split it into paragraphs, without the page's chrome.
+
+Signals every news site has: schema.org articleBody, the <article> element and text density
+(where the long paragraphs sit together). No theme's class names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from syndicate.sources.html import ancestors, classes, text_of
+
+# Blocks a reader reads as paragraphs of a story.
+PARAGRAPHS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
+# Wrappers whose inner blocks are what counts (a <li> holding <p>s, a blockquote of <p>s).
+_NESTED = {
+    "p",
+    "li",
+    "blockquote",
+    "pre",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "dl",
+    "div",
+    "table",
+}
+# Class or id words of page furniture: share bars, related teasers, ads, comments, bylines.
+CHROME = re.compile(
+    r"(?:^|[\s_-])(share|sharing|social|sharedaddy|related|recommend|comment|comments|respond"
+    r"|reply|sidebar|widget|newsletter|subscribe|subscription|signup|promo|sponsor|advert"
+    r"|advertisement|ads?|ad-\w+|banner|breadcrumbs?|nav|navigation|menu|pagination|prevnext"
+    r"|prev-next|post-navigation|popup|modal|cookie|outbrain|taboola|trending|popular|dontmiss"
+    r"|author-box|author-bio|byline|post-meta|entry-meta|meta|tags|tag-links|post-tags"
+    r"|caption|wp-caption-text|credit|toolbar|print|scroll|to-top)(?:$|[\s_-])"
+)
+_CHROME_TAGS = {
+    "nav",
+    "aside",
+    "footer",
+    "form",
+    "header",
+    "figure",
+    "figcaption",
+    "ins",
+    "button",
+    "noscript",
+    "script",
+    "style",
+    "template",
+    "menu",
+}
+AD_TEXT = re.compile(
+    r"^(advertisement|advertisment|ad|ads|sponsored|sponsored content|"
+    r"story continues below( this)? advertisement)$",
+    re.I,
+)
+
+
+def is_chrome(el: etree._Element) -> bool:
+    """True for an element that is page furniture rather than story text."""
+    if not isinstance(el.tag, str):
+        return True
+    if el.tag in _CHROME_TAGS:
+        return True
+    if el.get("role") in ("navigation", "complementary", "banner", "contentinfo"):
+        return True
+    if el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+        return True
+    return bool(CHROME.search(classes(el)))
+
+
+def find_container(doc: etree._Element) -> etree._Element | None:
+    """The element holding the story's paragraphs."""
+    marked = doc.xpath('.//*[@itemprop="articleBody" or @property="articleBody"]')
+    if marked:
+        return max(marked, key=lambda e: len(text_of(e)))
+    scores: dict[etree._Element, float] = {}
+    for p in doc.iter("p", "li", "h2", "h3", "pre", "blockquote"):
+        if any(is_chrome(a) for a in ancestors(p)) or is_chrome(p):
+            continue
+        text = text_of(p)
+        if len(text) < 25:
+            continue
+        link_text = sum(len(text_of(a)) for a in p.iter("a"))
+        if link_text > 0.5 * len(text):
+            continue
+        parent = p.getparent()
+        if parent is None:
+            continue
+        score = 1 + min(len(text), 600) / 100 + text.count(",")
+        scores[parent] = scores.get(parent, 0) + score
+        grand = parent.getparent()
+        if grand is not None:
+            scores[grand] = scores.get(grand, 0) + score / 2
+    if not scores:
+        return None
+    # A story body is inside <article> or <main> when the page has one: a small bonus.
+    for el in scores:
+        if any(a.tag in ("article", "main") for a in ancestors(el)) or el.tag == "article":
+            scores[el] *= 1.25
+    return max(scores, key=scores.get)
+
+
+def blocks(container: etree._Element, title: str = ""):
+    """Yield the container's paragraph elements in order, skipping chrome and nested wrappers.
+
+    A block that holds other blocks (a <li> of <p>s, a blockquote of <p>s) gives way to them.
+    """
+    for el in container.iter(*PARAGRAPHS, "div"):
+        if el is container:
+            continue
+        if any(is_chrome(a) for a in ancestors(el, container)) or is_chrome(el):
+            continue
+        if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
+            continue
+        if el.tag == "div" and not (el.text or "").strip():
+            # A <div> counts only when it carries text itself (sites that skip <p>).
+            continue
+        text = text_of(el)
+        if not text or AD_TEXT.match(text) or (title and text == title and el.tag != "p"):
+            continue
+        yield el, text

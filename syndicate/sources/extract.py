@@ -1,0 +1,409 @@
+"""One article page → a Story with its CrossLinks.
+
+Order of trust: JSON-LD NewsArticle, then OpenGraph / article meta, then the visible page.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+from lxml import etree
+
+from syndicate.models import CrossLink, Image, Story
+from syndicate.sources import alsoread, body
+from syndicate.sources.html import ancestors, classes, parse, text_of
+from syndicate.sources.metadata import Declared, parse_date, parse_visible_date, read_declared
+from syndicate.urls import canonical_url, host_of, is_http
+
+_ALLOWED_TAGS = {
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "s",
+    "sub",
+    "sup",
+    "br",
+    "hr",
+    "pre",
+    "code",
+    "figure",
+    "figcaption",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "cite",
+    "q",
+    "dl",
+    "dt",
+    "dd",
+    "span",
+}
+_SIZE_SUFFIX = re.compile(r"-\d+x\d+(?=\.\w+$)")
+
+
+@dataclass
+class SiteContext:
+    """What the extractor knows of the site: its hosts, zone, name and allowed embeds."""
+
+    hosts: set[str]
+    tz: tzinfo
+    name: str = ""
+    iframe_hosts: set[str] = field(default_factory=set)
+
+    def is_internal(self, url: str) -> bool:
+        """True when a URL is on one of the site's own hosts."""
+        return host_of(url) in self.hosts
+
+
+@dataclass
+class Extraction:
+    """What a page turned out to be: an article with its story, or another kind of page."""
+
+    story: Story | None
+    reason: str = ""  # why it is not an article
+
+
+def slugify(name: str) -> str:
+    """A section name as a URL slug: 'Top News' → 'top-news'."""
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
+
+
+def extract(
+    url: str, html_text: str, site: SiteContext, published_hint: datetime | None = None
+) -> Extraction:
+    """Read one fetched page; return its Story when it is an article."""
+    doc = parse(html_text)
+    d = read_declared(doc)
+    container = body.find_container(doc)
+    title = _title(doc, d, site)
+    paragraphs, crosslinks, body_html = ([], [], "")
+    canonical = _canonical(doc, d, url, site)
+    if container is not None:
+        paragraphs, crosslinks, body_html = _body(container, title, canonical, site)
+    words = sum(len(p.split()) for p in paragraphs)
+    if not title:
+        return Extraction(None, "no title")
+    # An article declares itself (JSON-LD, og:type) or reads like one: a dated, long body.
+    looks_like = words >= 80 and (
+        published_hint is not None
+        or _has_byline(doc)
+        or re.search(r"/(19|20)\d\d/", url) is not None
+    )
+    if not (d.article or looks_like):
+        return Extraction(None, "not an article (no article metadata, short or undated text)")
+    published = parse_date(d.published, site.tz) or published_hint or _visible_date(doc, site.tz)
+    section, section_name = _section(doc, d, url)
+    story = Story(
+        url=canonical,
+        title=title,
+        published=published,
+        modified=parse_date(d.modified, site.tz),
+        author=", ".join(dict.fromkeys(d.authors)) or _byline(doc),
+        section=section,
+        section_name=section_name,
+        tags=list(dict.fromkeys(d.tags or _tag_links(doc))),
+        image=_image(doc, d, url, container),
+        summary=d.description or _lede(doc, title) or (paragraphs[0] if paragraphs else None),
+        body_text=paragraphs,
+        body_html=body_html,
+        also_read=[c for c in crosslinks if c.href != canonical],
+        language=(doc.get("lang") or "").split("-")[0] or None,
+    )
+    for i, c in enumerate(story.also_read):
+        c.position = i
+    return Extraction(story)
+
+
+def extract_fragment(
+    html_text: str, page_url: str, site: SiteContext
+) -> tuple[list[str], list[CrossLink], str]:
+    """Paragraphs, ALSO READ links and sanitized HTML of a body given on its own (a feed's
+    content:encoded), where the whole fragment is the story."""
+    doc = parse(f"<html><body><div>{html_text}</div></body></html>")
+    container = doc.find(".//body/div")
+    return _body(container, "", canonical_url(page_url), site)
+
+
+def _title(doc: etree._Element, d: Declared, site: SiteContext) -> str:
+    h1s = [text_of(h) for h in doc.iter("h1")]
+    h1s = [h for h in h1s if h]
+    if d.headline:
+        # og:title often carries " - Site Name"; the visible h1 is the clean headline then.
+        for h in h1s:
+            if d.headline == h or d.headline.startswith(h + " "):
+                return h
+        return _strip_site_name(d.headline, site.name or d.site_name)
+    if h1s:
+        return h1s[0]
+    t = doc.find(".//title")
+    return _strip_site_name(text_of(t), site.name or d.site_name) if t is not None else ""
+
+
+def _strip_site_name(title: str, name: str) -> str:
+    for sep in (" - ", " | ", " – ", " — ", " :: "):
+        if name and title.endswith(sep + name):
+            return title[: -len(sep + name)].strip()
+    return title
+
+
+def _canonical(doc: etree._Element, d: Declared, url: str, site: SiteContext) -> str:
+    for cand in [*(link.get("href") for link in doc.xpath('.//link[@rel="canonical"]')), d.url]:
+        if cand and is_http(urljoin(url, cand)):
+            full = canonical_url(cand, url)
+            # A canonical pointing off the site (a syndicated copy) does not rename our page.
+            if site.is_internal(full):
+                return full
+    return canonical_url(url)
+
+
+def _body(
+    container: etree._Element, title: str, page_url: str, site: SiteContext
+) -> tuple[list[str], list[CrossLink], str]:
+    paragraphs: list[str] = []
+    links: list[CrossLink] = []
+    drop: list[etree._Element] = []
+    seen: set[str] = set()
+    pending_list = False
+    for el, text in body.blocks(container, title):
+        lines = alsoread.match(el)
+        if lines is None and pending_list and el.tag == "li":
+            lines = [
+                alsoread.AlsoReadLine(text_of(a), a.get("href"))
+                for a in el.iter("a")
+                if a.get("href")
+            ] or None
+        if lines is None:
+            pending_list = False
+            paragraphs.append(text)
+            continue
+        drop.append(el)
+        pending_list = pending_list or not lines
+        for line in lines:
+            link = _crosslink(line, page_url, site, len(paragraphs))
+            key = link.href or link.label.casefold()
+            if link.label and key not in seen:
+                seen.add(key)
+                links.append(link)
+    return paragraphs, links, _body_html(container, drop, page_url, site)
+
+
+def _crosslink(
+    line: alsoread.AlsoReadLine, page_url: str, site: SiteContext, after: int
+) -> CrossLink:
+    if line.href and is_http(urljoin(page_url, line.href)):
+        href = canonical_url(line.href, page_url)
+        external = not site.is_internal(href)
+        return CrossLink(
+            label=line.title,
+            href=href,
+            external=external,
+            target_url=href if external else None,
+            after_paragraph=after,
+        )
+    return CrossLink(label=line.title, after_paragraph=after)
+
+
+def _body_html(
+    container: etree._Element, drop: list[etree._Element], page_url: str, site: SiteContext
+) -> str:
+    """The body as sanitized HTML: chrome and ALSO READ lines out, links absolute."""
+    for e in drop:
+        e.set("data-syndicate-drop", "1")
+    box = copy.deepcopy(container)
+    for e in drop:
+        del e.attrib["data-syndicate-drop"]
+    for el in list(box.iter()):
+        if el is not box and el.getparent() is not None and _unwanted(el, page_url, site):
+            el.drop_tree()
+    box.make_links_absolute(page_url, resolve_base_href=False)
+    raw = (box.text or "") + "".join(
+        etree.tostring(c, encoding="unicode", method="html") for c in box
+    )
+    tags = _ALLOWED_TAGS | ({"iframe"} if site.iframe_hosts else set())
+    attrs = {
+        "a": {"href", "title"},
+        "img": {"src", "alt", "width", "height"},
+        "iframe": {"src", "width", "height", "title", "allowfullscreen"},
+        "td": {"colspan", "rowspan"},
+        "th": {"colspan", "rowspan"},
+    }
+    cleaned = nh3.clean(
+        raw,
+        tags=tags,
+        attributes=attrs,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener",
+        strip_comments=True,
+    )
+    cleaned = re.sub(r"<span>|</span>", "", cleaned)
+    cleaned = re.sub(r"<p>(\s|&nbsp;|\u00a0)*</p>", "", cleaned)
+    return "\n".join(line.strip() for line in cleaned.splitlines() if line.strip())
+
+
+def _unwanted(el: etree._Element, page_url: str, site: SiteContext) -> bool:
+    """True for what a sanitized body leaves out: ALSO READ lines, chrome, foreign iframes."""
+    if el.get("data-syndicate-drop") or (body.is_chrome(el) and el.tag != "figure"):
+        return True
+    if el.tag == "iframe":
+        return host_of(urljoin(page_url, el.get("src", ""))) not in site.iframe_hosts
+    # Ad labels ("Advertisement") that sit in the body as bare text blocks.
+    return el.tag not in ("img", "br", "hr") and bool(body.AD_TEXT.match(text_of(el) or "-"))
+
+
+def _has_byline(doc: etree._Element) -> bool:
+    return bool(
+        doc.xpath(
+            './/a[contains(concat(" ", @rel, " "), " author ")]'
+            ' | .//a[contains(@href, "/author/")]'
+            ' | .//*[contains(@class, "byline")]'
+        )
+    )
+
+
+def _byline(doc: etree._Element) -> str | None:
+    for a in doc.xpath(
+        './/a[contains(concat(" ", @rel, " "), " author ")] | .//a[contains(@href, "/author/")]'
+    ):
+        if text_of(a) and not any(body.is_chrome(x) for x in ancestors(a)):
+            return text_of(a)
+    for el in doc.xpath('.//*[contains(@class, "byline") or contains(@class, "author")]'):
+        if not any(body.is_chrome(x) for x in ancestors(el)):
+            text = re.sub(r"^(by|written by)\s+", "", text_of(el), flags=re.I)
+            text = re.split(r"\s+(?:in|on|\||·)\s+", text)[0].strip()
+            if 0 < len(text) < 80:
+                return text
+    return None
+
+
+def _category_links(doc: etree._Element) -> list[etree._Element]:
+    found = doc.xpath('.//a[contains(concat(" ", @rel, " "), " category ")]')
+    if not found:
+        for crumbs in doc.xpath('.//*[contains(@class, "breadcrumb") or @id="breadcrumbs"]'):
+            anchors = [a for a in crumbs.iter("a") if a.get("href")]
+            found = anchors[1:-1] if len(anchors) > 2 else anchors[1:]
+            if found:
+                break
+    return found
+
+
+def _section(doc: etree._Element, d: Declared, url: str) -> tuple[str | None, str | None]:
+    cats = _category_links(doc)
+    name = d.section or (text_of(cats[0]) if cats else "")
+    for a in cats:
+        if not name or slugify(text_of(a)) == slugify(name):
+            path = [p for p in urlsplit(a.get("href")).path.split("/") if p]
+            if path:
+                return path[-1], name or text_of(a)
+    if name:
+        return slugify(name), name
+    parts = [p for p in urlsplit(url).path.split("/")[:-1] if p and not p.isdigit()]
+    return (parts[0], parts[0].replace("-", " ").title()) if parts else (None, None)
+
+
+def _tag_links(doc: etree._Element) -> list[str]:
+    return [
+        text_of(a)
+        for a in doc.xpath('.//a[contains(concat(" ", @rel, " "), " tag ")]')
+        if "category" not in (a.get("rel") or "") and text_of(a)
+    ]
+
+
+def _same_image(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a).path, urlsplit(b).path
+    return _SIZE_SUFFIX.sub("", pa) == _SIZE_SUFFIX.sub("", pb)
+
+
+def _image(
+    doc: etree._Element, d: Declared, url: str, container: etree._Element | None
+) -> Image | None:
+    imgs = [
+        i
+        for i in doc.iter("img")
+        if i.get("src") and not any(body.is_chrome(a) and a.tag != "figure" for a in ancestors(i))
+    ]
+    src = canonical_url(d.image, url) if d.image else None
+    if src is None:
+        # No declared image: the first large picture before or at the top of the body.
+        for i in imgs:
+            w = i.get("width", "")
+            hidden = "display:none" in (i.get("style") or "").replace(" ", "")
+            in_figure = any(a.tag == "figure" for a in ancestors(i))
+            if not hidden and ((w.isdigit() and int(w) >= 300) or in_figure):
+                src = canonical_url(i.get("src"), url)
+                break
+    if src is None:
+        return None
+    shown = next((i for i in imgs if _same_image(urljoin(url, i.get("src")), src)), None)
+    caption = d.image_caption or (_caption(shown) if shown is not None else None)
+    return Image(url=src, caption=caption or None)
+
+
+def _caption(img: etree._Element) -> str | None:
+    for anc in list(ancestors(img))[:4]:
+        # Stop where the box holds other pictures: its captions belong to them.
+        if sum(1 for _ in anc.iter("img")) > 1:
+            break
+        if anc.tag == "figure":
+            cap = anc.find(".//figcaption")
+            if cap is not None and text_of(cap):
+                return text_of(cap)
+        for el in anc.iter():
+            if (
+                el is not img
+                and isinstance(el.tag, str)
+                and (el.tag == "figcaption" or re.search(r"caption", classes(el)))
+            ) and text_of(el):
+                return text_of(el)
+    return None
+
+
+def _lede(doc: etree._Element, title: str) -> str | None:
+    for el in doc.xpath(
+        './/*[contains(@class, "subtitle") or contains(@class, "standfirst")'
+        ' or contains(@class, "dek") or contains(@class, "lede")'
+        ' or contains(@class, "excerpt") or contains(@class, "summary")]'
+    ):
+        if any(body.is_chrome(a) for a in ancestors(el)):
+            continue
+        text = text_of(el)
+        if text and text != title:
+            return text
+    return None
+
+
+def _visible_date(doc: etree._Element, tz: tzinfo) -> datetime | None:
+    for t in doc.iter("time"):
+        dt = parse_date(t.get("datetime"), tz) if t.get("datetime") else None
+        if dt:
+            return dt
+    for el in doc.xpath('.//*[contains(@class, "date") and not(ancestor::article[2])]'):
+        if any(a.tag in ("aside", "footer", "nav") for a in ancestors(el)):
+            continue
+        dt = parse_visible_date(text_of(el), tz)
+        if dt:
+            return dt
+    return None

@@ -1,0 +1,131 @@
+"""HTML parsing and text helpers shared by the extractor and the link finder."""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+# Elements whose text is never what a reader reads as the story.
+INVISIBLE = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "object",
+    "embed",
+    "button",
+    "select",
+    "textarea",
+    "input",
+    "head",
+    "title",
+}
+# Elements that end a line of text when rendered.
+BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "pre",
+    "dd",
+    "dt",
+    "aside",
+    "nav",
+    "main",
+    "br",
+    "hr",
+}
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.I)
+
+
+def norm(text: str | None) -> str:
+    """Whitespace-normalise text the way readers see it (NBSP counts as a space)."""
+    return " ".join(text.split()) if text else ""
+
+
+def decode(body: bytes, header_charset: str | None) -> str:
+    """Decode a page: the HTTP charset, else the page's <meta charset>, else UTF-8."""
+    charset = header_charset
+    if not charset:
+        m = _META_CHARSET.search(body[:4096])
+        charset = m.group(1).decode("ascii") if m else "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+def parse(text: str) -> lxml.html.HtmlElement:
+    """Parse a (possibly broken or truncated) HTML document into an lxml tree."""
+    # Comments can be megabytes of padding; they carry nothing we read.
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, recover=True)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        doc = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):
+        doc = lxml.html.document_fromstring("<html><body></body></html>")
+    return doc
+
+
+def text_of(el: etree._Element) -> str:
+    """Visible text of an element: script-free, <br> and block edges as spaces, normalised."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in INVISIBLE:
+            return
+        if tag in BLOCKS:
+            parts.append(" ")
+        if node.text and tag:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in BLOCKS:
+            parts.append(" ")
+
+    walk(el)
+    return norm("".join(parts))
+
+
+# Class words that negate themselves ("no-share", "has-sidebar") say nothing about the element.
+_NEGATED = ("no-", "no_", "has-", "has_", "with-", "with_", "without-")
+
+
+def classes(el: etree._Element) -> str:
+    """An element's class and id as one lower-cased string, for pattern checks."""
+    words = f"{el.get('class', '')} {el.get('id', '')}".lower().split()
+    return " ".join(w for w in words if not w.startswith(_NEGATED))
+
+
+def ancestors(el: etree._Element, stop: etree._Element | None = None):
+    """Yield the ancestors of an element, nearest first, up to (not including) stop."""
+    node = el.getparent()
+    while node is not None and node is not stop:
+        yield node
+        node = node.getparent()

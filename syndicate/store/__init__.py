@@ -1,0 +1,46 @@
+"""The store: the one source of truth. A small Protocol, and an opener by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from syndicate.models import FetchState, GatherReport, Story
+
+
+class Store(Protocol):
+    """What the pipeline needs from a store; SQLStore implements it over any SQLAlchemy URL."""
+
+    def fetch_states(self, urls: Iterable[str]) -> dict[str, FetchState]:
+        """The remembered state of each of these URLs that has one."""
+
+    def save_fetch_states(self, states: Iterable[FetchState]) -> None:
+        """Insert or replace the state of these URLs."""
+
+    def save_story(self, story: Story) -> str:
+        """Insert or update a story with its cross-links: 'new', 'updated' or 'unchanged'."""
+
+    def story_urls(self) -> set[str]:
+        """Canonical URLs of every stored story."""
+
+    def stories(
+        self, section: str | None = None, since: datetime | None = None, limit: int | None = None
+    ) -> list[Story]:
+        """Stored stories, newest first, with their cross-links."""
+
+    def resolve_crosslinks(self) -> int:
+        """Point every cross-link at its stored target (redirects, canonical URLs, titles)."""
+
+    def record_gather(self, source: str, report: GatherReport) -> None:
+        """Remember one gather run's counts."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def open_store(url: str) -> Store:
+    """Open (and create or migrate) the store at a SQLAlchemy URL."""
+    from syndicate.store.sql import SQLStore
+
+    return SQLStore(url)

@@ -1,0 +1,112 @@
+"""The store's tables (SQLAlchemy Core), valid on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+SCHEMA_VERSION = 1
+
+
+class AwareDateTime(TypeDecorator):
+    """Timezone-aware datetimes kept as UTC, whatever the database does with zones."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; all datetimes must be aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("published", AwareDateTime, index=True),
+    Column("modified", AwareDateTime),
+    Column("author", Text),
+    Column("section", String(200), index=True),
+    Column("section_name", Text),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("image_url", Text),
+    Column("image_caption", Text),
+    Column("summary", Text),
+    Column("body_text", JSON, nullable=False, default=list),
+    Column("body_html", Text, nullable=False, default=""),
+    Column("language", String(35)),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen", AwareDateTime, nullable=False, index=True),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+crosslinks = Table(
+    "crosslinks",
+    metadata,
+    Column("story_id", String(16), ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("href", Text),
+    Column("target_url", Text),
+    Column("external", Boolean, nullable=False, default=False),
+    Column("after_paragraph", Integer, nullable=False, default=0),
+)
+
+fetch_state = Table(
+    "fetch_state",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("status", Integer),
+    Column("kind", String(16)),
+    Column("canonical", Text),
+    Column("redirect_to", Text),
+    Column("links", JSON),
+    Column("fetched_at", AwareDateTime),
+)
+
+gather_runs = Table(
+    "gather_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("started", AwareDateTime, nullable=False),
+    Column("finished", AwareDateTime, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("crosslinks", Integer, nullable=False),
+)

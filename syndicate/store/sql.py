@@ -1,0 +1,279 @@
+"""Store over any SQLAlchemy URL (SQLite by default, in WAL mode)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, delete, event, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from syndicate.errors import ConfigError
+from syndicate.models import CrossLink, FetchState, GatherReport, Image, Story
+from syndicate.store import schema as s
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets readers (the web app, `stories`) run while a gather writes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def title_key(title: str) -> str:
+    """A title folded for matching: case, quotes, dashes and spacing do not matter."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    for a, b in (
+        ("\u2018", "'"),
+        ("\u2019", "'"),
+        ("\u201c", '"'),
+        ("\u201d", '"'),
+        ("\u2013", "-"),
+        ("\u2014", "-"),
+    ):
+        text = text.replace(a, b)
+    return " ".join(text.split()).strip(" .")
+
+
+class SQLStore:
+    """The Store protocol over SQLAlchemy Core."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise ConfigError(
+                f"store.url {url!r}: {exc}", "use sqlite:///PATH or postgresql+psycopg://…"
+            ) from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        s.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema")).first()
+            if row is None:
+                conn.execute(insert(s.meta).values(key="schema", value=str(s.SCHEMA_VERSION)))
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    # -- fetch state ---------------------------------------------------------------------
+    def fetch_states(self, urls: Iterable[str]) -> dict[str, FetchState]:
+        """The remembered state of each of these URLs that has one."""
+        urls = list(urls)
+        out: dict[str, FetchState] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(urls), 500):
+                rows = conn.execute(
+                    select(s.fetch_state).where(s.fetch_state.c.url.in_(urls[i : i + 500]))
+                )
+                for r in rows.mappings():
+                    out[r["url"]] = FetchState(**r)
+        return out
+
+    def all_fetch_states(self) -> dict[str, FetchState]:
+        """Every remembered URL (used to resolve redirects and aliases)."""
+        with self.engine.connect() as conn:
+            return {
+                r["url"]: FetchState(**r) for r in conn.execute(select(s.fetch_state)).mappings()
+            }
+
+    def save_fetch_states(self, states: Iterable[FetchState]) -> None:
+        """Insert or replace the state of these URLs."""
+        rows = [asdict(st) for st in states]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(s.fetch_state).where(s.fetch_state.c.url.in_([r["url"] for r in rows]))
+            )
+            conn.execute(insert(s.fetch_state), rows)
+
+    # -- stories -------------------------------------------------------------------------
+    def save_story(self, story: Story) -> str:
+        """Insert or update a story with its cross-links: 'new', 'updated' or 'unchanged'."""
+        now = datetime.now(UTC)
+        digest = story.content_hash()
+        row = {
+            "url": story.url,
+            "title": story.title,
+            "published": story.published,
+            "modified": story.modified,
+            "author": story.author,
+            "section": story.section,
+            "section_name": story.section_name,
+            "tags": story.tags,
+            "image_url": story.image.url if story.image else None,
+            "image_caption": story.image.caption if story.image else None,
+            "summary": story.summary,
+            "body_text": story.body_text,
+            "body_html": story.body_html,
+            "language": story.language,
+            "content_hash": digest,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            old = conn.execute(
+                select(s.stories.c.content_hash).where(s.stories.c.id == story.id)
+            ).first()
+            if old is not None and old[0] == digest:
+                return "unchanged"
+            if old is None:
+                conn.execute(insert(s.stories).values(id=story.id, first_seen=now, **row))
+            else:
+                conn.execute(update(s.stories).where(s.stories.c.id == story.id).values(**row))
+                conn.execute(delete(s.crosslinks).where(s.crosslinks.c.story_id == story.id))
+            if story.also_read:
+                conn.execute(
+                    insert(s.crosslinks),
+                    [
+                        {
+                            "story_id": story.id,
+                            "position": i,
+                            "label": c.label,
+                            "href": c.href,
+                            "target_url": c.target_url,
+                            "external": c.external,
+                            "after_paragraph": c.after_paragraph,
+                        }
+                        for i, c in enumerate(story.also_read)
+                    ],
+                )
+        return "new" if old is None else "updated"
+
+    def story_urls(self) -> set[str]:
+        """Canonical URLs of every stored story."""
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(select(s.stories.c.url))}
+
+    def stories(
+        self, section: str | None = None, since: datetime | None = None, limit: int | None = None
+    ) -> list[Story]:
+        """Stored stories, newest first (undated ones by when first seen), with cross-links."""
+        t = s.stories
+        q = select(t)
+        if section:
+            q = q.where(t.c.section == section)
+        if since:
+            q = q.where(
+                or_(t.c.published >= since, (t.c.published.is_(None)) & (t.c.first_seen >= since))
+            )
+        q = q.order_by(
+            t.c.published.is_(None), t.c.published.desc(), t.c.first_seen.desc(), t.c.url
+        )
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q).mappings())
+            links: dict[str, list[CrossLink]] = {}
+            ids = [r["id"] for r in rows]
+            for i in range(0, len(ids), 500):
+                for c in conn.execute(
+                    select(s.crosslinks)
+                    .where(s.crosslinks.c.story_id.in_(ids[i : i + 500]))
+                    .order_by(s.crosslinks.c.story_id, s.crosslinks.c.position)
+                ).mappings():
+                    links.setdefault(c["story_id"], []).append(
+                        CrossLink(
+                            label=c["label"],
+                            href=c["href"],
+                            external=c["external"],
+                            target_url=c["target_url"],
+                            position=c["position"],
+                            after_paragraph=c["after_paragraph"],
+                        )
+                    )
+        return [_story(r, links.get(r["id"], [])) for r in rows]
+
+    def resolve_crosslinks(self) -> int:
+        """Point every cross-link at its stored target; return how many links there are.
+
+        A link's href is followed through remembered redirects and the canonical URL its page
+        was stored under; a link with no href is matched by title. Unresolvable internal links
+        keep their href as the best guess (text-only ones stay None).
+        """
+        states = self.all_fetch_states()
+        with self.engine.begin() as conn:
+            titles: dict[str, str] = {}
+            urls = set()
+            for url, title in conn.execute(select(s.stories.c.url, s.stories.c.title)):
+                titles.setdefault(title_key(title), url)
+                urls.add(url)
+            rows = list(conn.execute(select(s.crosslinks)).mappings())
+            for r in rows:
+                if r["external"]:
+                    target = r["href"]
+                elif r["href"]:
+                    target = _follow(r["href"], states, urls)
+                else:
+                    target = titles.get(title_key(r["label"]))
+                if target != r["target_url"]:
+                    conn.execute(
+                        update(s.crosslinks)
+                        .where(
+                            (s.crosslinks.c.story_id == r["story_id"])
+                            & (s.crosslinks.c.position == r["position"])
+                        )
+                        .values(target_url=target)
+                    )
+        return len(rows)
+
+    def record_gather(self, source: str, report: GatherReport) -> None:
+        """Remember one gather run's counts."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(s.gather_runs).values(
+                    source=source,
+                    started=report.started,
+                    finished=report.finished,
+                    new=report.new,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    failed=report.failed,
+                    crosslinks=report.crosslinks,
+                )
+            )
+
+
+def _follow(url: str, states: dict[str, FetchState], stored: set[str]) -> str:
+    """Follow redirects and canonical aliases from a link's URL to a stored story's URL."""
+    seen = set()
+    while url not in stored and url not in seen:
+        seen.add(url)
+        st = states.get(url)
+        if st is None:
+            break
+        nxt = st.redirect_to or st.canonical
+        if not nxt:
+            break
+        url = nxt
+    return url
+
+
+def _story(r, links: list[CrossLink]) -> Story:
+    return Story(
+        url=r["url"],
+        title=r["title"],
+        published=r["published"],
+        modified=r["modified"],
+        author=r["author"],
+        section=r["section"],
+        section_name=r["section_name"],
+        tags=list(r["tags"] or []),
+        image=Image(r["image_url"], r["image_caption"]) if r["image_url"] else None,
+        summary=r["summary"],
+        body_text=list(r["body_text"] or []),
+        body_html=r["body_html"],
+        also_read=links,
+        language=r["language"],
+        first_seen=r["first_seen"],
+    )

@@ -1,0 +1,55 @@
+"""URL helpers: canonical form, host checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+# Tracking parameters that never change what a page shows.
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Absolute URL with fragment and tracking parameters dropped, host lower-cased."""
+    if base:
+        url = urljoin(base, url.strip())
+    parts = urlsplit(url.strip())
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(_TRACKING)
+    ]
+    netloc = parts.netloc.lower()
+    if parts.scheme == "http" and netloc.endswith(":80"):
+        netloc = netloc[:-3]
+    elif parts.scheme == "https" and netloc.endswith(":443"):
+        netloc = netloc[:-4]
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
+
+
+def host_of(url: str) -> str:
+    """The host (with port) of a URL, lower-cased, without a leading 'www.'."""
+    netloc = urlsplit(url).netloc.lower()
+    return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+def is_http(url: str) -> bool:
+    """True for http(s) URLs; mailto:, javascript:, data: and the like are not crawlable."""
+    return urlsplit(url).scheme in ("http", "https")
+
+
+@lru_cache(maxsize=256)
+def is_private_host(hostname: str) -> bool:
+    """True when a host name resolves to a loopback, private or link-local address."""
+    try:
+        infos = socket.getaddrinfo(hostname, None)
+    except OSError:
+        return False
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_reserved:
+            return True
+    return False
