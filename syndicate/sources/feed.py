@@ -32,7 +32,10 @@ class FeedSource:
         hosts = {host_of(self.url), host_of(canonical_url(site.url))}
         hosts |= {host_of(f"http://{h}") for h in cfg.allowed_hosts}
         self.ctx = SiteContext(
-            hosts=hosts, tz=site.tz, name=site.name, iframe_hosts=set(cfg.iframe_hosts)
+            hosts=hosts,
+            tz=site.tz,
+            name=site.name,
+            iframe_hosts={host_of(f"http://{h}") for h in cfg.iframe_hosts},
         )
 
     def gather(self, report: GatherReport, progress: Progress) -> None:

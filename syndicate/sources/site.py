@@ -42,7 +42,10 @@ class SiteSource:
         self.base = canonical_url(cfg.url)
         self.hosts = {host_of(self.base)} | {host_of(f"http://{h}") for h in cfg.allowed_hosts}
         self.ctx = SiteContext(
-            hosts=self.hosts, tz=site.tz, name=site.name, iframe_hosts=set(cfg.iframe_hosts)
+            hosts=self.hosts,
+            tz=site.tz,
+            name=site.name,
+            iframe_hosts={host_of(f"http://{h}") for h in cfg.iframe_hosts},
         )
 
     def gather(self, report: GatherReport, progress: Progress) -> None:
