@@ -161,11 +161,20 @@ def stories(
     show_default=True,
     help="where the demo project is written",
 )
+@click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="only serve the sample site on 127.0.0.1:PORT until Ctrl-C",
+)
 @click.pass_context
-def demo(ctx: click.Context, directory: Path) -> None:
+def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
     """Run the pipeline once on the bundled sample site, with embedded defaults."""
-    from syndicate.demo.run import run_demo
+    from syndicate.demo.run import run_demo, serve_forever
 
+    if serve_port is not None:
+        ctx.exit(serve_forever(serve_port))
     ctx.exit(run_demo(directory))
 
 

@@ -106,6 +106,7 @@ class GatherReport:
     crosslinks: int = 0
     requests: int = 0
     not_modified: int = 0
+    disallowed: int = 0  # URLs robots.txt keeps us from; skipped, not failed
     failures: list[str] = field(default_factory=list)
     started: datetime | None = None
     finished: datetime | None = None
@@ -124,7 +125,8 @@ class GatherReport:
             if self.started and self.finished
             else ""
         )
+        robots = f", {self.disallowed} disallowed by robots.txt" if self.disallowed else ""
         return (
             f"gathered: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed, {self.crosslinks} cross-links{secs}"
+            f"{self.failed} failed, {self.crosslinks} cross-links{robots}{secs}"
         )

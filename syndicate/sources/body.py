@@ -76,6 +76,22 @@ def is_chrome(el: etree._Element) -> bool:
     return bool(CHROME.search(classes(el)))
 
 
+_FURNITURE = re.compile(
+    r"comment|respond|reply|related|sidebar|widget|share|social|footer|"
+    r"newsletter|promo|teaser|recommend|trending|popular"
+)
+
+
+def is_furniture(el: etree._Element) -> bool:
+    """True for page regions around a story (menus, sidebars, comments, related teasers).
+
+    Narrower than is_chrome: an article's own header, byline and figure are not furniture.
+    """
+    if not isinstance(el.tag, str):
+        return True
+    return el.tag in ("nav", "aside", "footer", "form") or bool(_FURNITURE.search(classes(el)))
+
+
 def find_container(doc: etree._Element) -> etree._Element | None:
     """The element holding the story's paragraphs."""
     marked = doc.xpath('.//*[@itemprop="articleBody" or @property="articleBody"]')

@@ -107,11 +107,17 @@ def extract(
     words = sum(len(p.split()) for p in paragraphs)
     if not title:
         return Extraction(None, "no title")
-    # An article declares itself (JSON-LD, og:type) or reads like one: a dated, long body.
-    looks_like = words >= 80 and (
-        published_hint is not None
-        or _has_byline(doc)
-        or re.search(r"/(19|20)\d\d/", url) is not None
+    # An article declares itself (JSON-LD, og:type), is marked up as one (an <article> with
+    # its own h1, a schema.org articleBody), or reads like one: a long body with a byline,
+    # a dated URL or a date from the sitemap.
+    marked = bool(doc.xpath("//article[.//h1] | //*[@itemprop='articleBody']"))
+    looks_like = (words >= 40 and marked) or (
+        words >= 80
+        and (
+            published_hint is not None
+            or _has_byline(doc)
+            or re.search(r"/(19|20)\d\d/", url) is not None
+        )
     )
     if not (d.article or looks_like):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
@@ -285,17 +291,20 @@ def _has_byline(doc: etree._Element) -> bool:
 
 
 def _byline(doc: etree._Element) -> str | None:
+    """The author's name from the visible byline."""
     for a in doc.xpath(
         './/a[contains(concat(" ", @rel, " "), " author ")] | .//a[contains(@href, "/author/")]'
     ):
-        if text_of(a) and not any(body.is_chrome(x) for x in ancestors(a)):
+        if text_of(a) and not any(body.is_furniture(x) for x in ancestors(a)):
             return text_of(a)
     for el in doc.xpath('.//*[contains(@class, "byline") or contains(@class, "author")]'):
-        if not any(body.is_chrome(x) for x in ancestors(el)):
-            text = re.sub(r"^(by|written by)\s+", "", text_of(el), flags=re.I)
-            text = re.split(r"\s+(?:in|on|\||·)\s+", text)[0].strip()
-            if 0 < len(text) < 80:
-                return text
+        if any(body.is_furniture(x) for x in [el, *ancestors(el)]):
+            continue
+        links = [text_of(a) for a in el.iter("a") if text_of(a)]
+        text = links[0] if links else re.sub(r"^(by|written by)\s+", "", text_of(el), flags=re.I)
+        text = re.split(r"\s+(?:in|on|\||·|-|—)\s+", text)[0].strip()
+        if 0 < len(text) < 80:
+            return text
     return None
 
 
@@ -387,7 +396,7 @@ def _lede(doc: etree._Element, title: str) -> str | None:
         ' or contains(@class, "dek") or contains(@class, "lede")'
         ' or contains(@class, "excerpt") or contains(@class, "summary")]'
     ):
-        if any(body.is_chrome(a) for a in ancestors(el)):
+        if any(body.is_furniture(a) for a in [el, *ancestors(el)]):
             continue
         text = text_of(el)
         if text and text != title:

@@ -77,7 +77,7 @@ class _Crawl:
         try:
             sitemaps = await self._robots()
             await self._sitemaps(sitemaps)
-            self._listing(self.src.base, pages_left=1, home=True)
+            self._listing(self.src.base, pages_left=1)
             while self.tasks:
                 await asyncio.wait(set(self.tasks))
         finally:
@@ -225,13 +225,23 @@ class _Crawl:
         return st.links[0], st.links[1]
 
     # -- listings ------------------------------------------------------------------------
-    def _listing(self, url: str, pages_left: int, home: bool = False) -> None:
+    def _allowed(self, url: str) -> bool:
+        """Mark a URL as seen; False (and counted) when robots.txt disallows it."""
         if url in self.seen:
-            return
+            return False
         self.seen.add(url)
-        self._spawn(self._read_listing(url, pages_left, home), url)
+        robots = self.fetcher.robots
+        if robots is not None and not robots.can_fetch(url, self.cfg.user_agent):
+            self.report.disallowed += 1
+            return False
+        return True
 
-    async def _read_listing(self, url: str, pages_left: int, home: bool) -> None:
+    def _listing(self, url: str, pages_left: int) -> None:
+        if not self._allowed(url):
+            return
+        self._spawn(self._read_listing(url, pages_left), url)
+
+    async def _read_listing(self, url: str, pages_left: int) -> None:
         page = await self._get(url, "listing")
         if page is None or page.alias_only:
             return
@@ -254,9 +264,8 @@ class _Crawl:
 
     # -- articles ------------------------------------------------------------------------
     def _article(self, url: str, depth: int) -> None:
-        if url in self.seen:
+        if not self._allowed(url):
             return
-        self.seen.add(url)
         self._spawn(self._read_article(url, depth), url)
 
     async def _read_article(self, url: str, depth: int) -> None:

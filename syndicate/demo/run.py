@@ -1,0 +1,87 @@
+"""`syndicate demo`: the pipeline once, on the bundled sample site, with embedded defaults."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from syndicate import pipeline
+from syndicate.config import load_config
+from syndicate.errors import ConfigError
+from syndicate.progress import progress_for_terminal
+from syndicate.project import init_project
+from syndicate.store import open_store
+
+_MARKER = ".syndicate-demo"
+
+
+def run_demo(directory: Path) -> int:
+    """Serve the sample site on 127.0.0.1, gather it into SQLite, list what was stored.
+
+    The demo project is rewritten on every run (the sample site's port changes, and with it
+    every story URL); a directory that is not a demo project is never touched.
+    """
+    from syndicate.demo.sample_site import serve
+
+    if directory.exists() and any(directory.iterdir()) and not (directory / _MARKER).exists():
+        raise ConfigError(
+            f"{directory} exists and is not a syndicate demo project",
+            "pass --dir with a new or empty directory",
+        )
+    if directory.exists():
+        shutil.rmtree(directory)
+    base, server = serve()
+    try:
+        init_project(
+            directory,
+            base,
+            "Europe/London",
+            "The Harbour Gazette",
+            extra="allow_private = true         # the sample site is on 127.0.0.1\n",
+        )
+        (directory / _MARKER).write_text("written by `syndicate demo`; safe to delete\n")
+        config = load_config(directory)
+        store = open_store(config.store_url)
+        try:
+            with progress_for_terminal() as progress:
+                report = pipeline.gather(config, store, progress)
+            stories = store.stories()
+        finally:
+            store.close()
+    finally:
+        server.stop()
+    click.echo(f"sample site served at {base} (stopped now)")
+    click.echo(report.summary())
+    for story in stories:
+        when = (
+            story.published.astimezone(config.site.tz).strftime("%Y-%m-%d")
+            if story.published
+            else "undated   "
+        )
+        click.echo(f"  {when}  {story.section or '-':<9} {story.title}")
+        for link in story.also_read:
+            mark = " (external)" if link.external else ""
+            click.echo(f"  {'':10}  {'':9}   also read: {link.label}{mark}")
+    click.echo(f"\nproject: {directory}/  store: {config.store_url}")
+    click.echo(f"look: syndicate --project {directory} stories --json")
+    return 1 if report.failed else 0
+
+
+def serve_forever(port: int) -> int:
+    """Serve the sample site on 127.0.0.1:port until interrupted (for the repo's own project)."""
+    import time
+
+    from syndicate.demo.sample_site import serve
+
+    base, server = serve(port=port)
+    click.echo(f"serving the sample site at {base} (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

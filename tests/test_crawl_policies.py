@@ -1,0 +1,125 @@
+"""Crawler policies against real local servers: robots, size cap, private hosts, retries."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from conftest import SITE_A, make_project, run_cli, stories_json
+
+
+def test_size_cap_skips_and_reports_larger_pages(tmp_path, site_a, truth):
+    base, _ = site_a
+    project = make_project(tmp_path, base, max_bytes=1_000_000)
+    proc = run_cli("gather", project=project)
+    assert proc.returncode == 1
+    big = truth["edge_cases"]["oversized"]
+    line = next(x for x in proc.stderr.splitlines() if big in x)
+    assert "1,000,000-byte cap" in line
+    assert "39 new" in proc.stdout and "4 failed" in proc.stdout
+
+
+def test_loopback_refused_unless_allowed(tmp_path, site_a):
+    base, server = site_a
+    project = make_project(tmp_path, base, allow_private=False)
+    proc = run_cli("gather", project=project)
+    assert proc.returncode == 1
+    assert "refusing a loopback/private address" in proc.stderr
+    assert "allow_private" in proc.stderr
+    assert server.requests == []  # not one request reached the server
+
+
+def test_robots_rules_and_crawl_delay_are_obeyed(tmp_path):
+    from serve_site import serve
+
+    site = tmp_path / "site"
+    shutil.copytree(SITE_A, site)
+    robots = (site / "robots.txt").read_text()
+    (site / "robots.txt").write_text(
+        robots.replace(
+            "Disallow: /wp-admin/",
+            "Disallow: /wp-admin/\nDisallow: /2023/world/\nCrawl-delay: 0.05",
+        )
+    )
+    base, server = serve(str(site))
+    try:
+        project = make_project(tmp_path, base.rstrip("/"))
+        started = time.monotonic()
+        proc = run_cli("gather", project=project)
+        elapsed = time.monotonic() - started
+        paths = [t for _, t, _ in server.requests]
+    finally:
+        server.stop()
+    assert not [p for p in paths if p.startswith("/2023/world/")]
+    assert "disallowed by robots.txt" in proc.stdout
+    assert all(s["url"].split("/")[4] != "world" for s in stories_json(project))
+    # Crawl-delay spaces the requests: ~N × 0.05 s at least.
+    assert elapsed >= 0.05 * (len(paths) - 1)
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """A site whose article stalls past the client's time-out once, then answers."""
+
+    calls: dict[str, int] = {}
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        n = self.calls[self.path] = self.calls.get(self.path, 0) + 1
+        base = f"http://{self.headers['Host']}"
+        if self.path == "/robots.txt":
+            body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
+        elif self.path == "/sitemap.xml":
+            body = (
+                f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                f'sitemap/0.9"><url><loc>{base}/news/slow-story/</loc></url></urlset>'
+            ).encode()
+            ctype = "application/xml"
+        elif self.path == "/news/slow-story/":
+            if n == 1:
+                time.sleep(1.5)
+            paras = "".join(
+                f"<p>Paragraph {i} of a story that took its time, with enough "
+                f"words to read as an article body.</p>"
+                for i in range(8)
+            )
+            body = (
+                f'<html><head><title>Slow Story</title><meta property="og:type" '
+                f'content="article"><meta property="article:published_time" '
+                f'content="2024-05-01T10:00:00"></head><body><article><h1>Slow Story</h1>'
+                f"{paras}</article></body></html>"
+            ).encode()
+            ctype = "text/html; charset=utf-8"
+        elif self.path == "/":
+            body, ctype = b"<html><body><h1>Home</h1></body></html>", "text/html"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except BrokenPipeError:
+            pass
+
+
+def test_timeouts_are_retried_and_naive_dates_read_in_site_zone(tmp_path):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        project = make_project(tmp_path, base, timezone="Europe/London", timeout=0.5)
+        proc = run_cli("gather", project=project)
+    finally:
+        srv.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    assert _Flaky.calls["/news/slow-story/"] == 2
+    [story] = stories_json(project)
+    assert story["title"] == "Slow Story"
+    assert story["published"] == "2024-05-01T10:00:00+01:00"  # BST, from a naive date
