@@ -77,3 +77,15 @@ def stories_json(project: Path) -> list[dict]:
     """Every stored story as `stories --json` prints it."""
     proc = run_cli("stories", "--json", project=project, check=0)
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+# Tables tests want shown in the run's output even when they pass (pytest hides stdout).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the collected tables (per-field accuracy) at the end of the run."""
+    if SUMMARY:
+        terminalreporter.section("extraction accuracy")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)

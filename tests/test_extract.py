@@ -146,3 +146,19 @@ def test_self_links_and_repeats_are_dropped():
     labels = [c.label for c in story.also_read]
     assert "Self" not in labels and labels.count("Mayor outlines plan") == 1
     assert [c.position for c in story.also_read] == list(range(len(story.also_read)))
+
+
+def test_also_read_boxes_in_other_shapes():
+    boxes = (
+        '<div class="also-read"><span>ALSO READ</span> <a href="/a/one/">One</a></div>'
+        "<h4>Also Read</h4><p><a href='/a/two/'>Two</a></p><p><a href='/a/three/'>Three</a></p>"
+        "<p>A normal paragraph closes the list of links and is body text again.</p>"
+    )
+    page = PAGE.replace("<p>Opponents said", boxes + "<p>Opponents said")
+    story = extract(URL, page, CTX).story
+    labels = [c.label for c in story.also_read]
+    assert labels[3:6] == ["One", "Two", "Three"]
+    assert "A normal paragraph closes the list of links and is body text again." in (
+        story.body_text
+    )
+    assert not {"One", "Two", "Three"} & set(story.body_text)

@@ -6,7 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import make_project, run_cli, stories_json
+from conftest import SUMMARY, make_project, run_cli, stories_json
 
 FIELDS = [
     "title",
@@ -56,7 +56,13 @@ def normalised(story: dict) -> dict:
     return {**story, "published": _when(story["published"]), "modified": _when(story["modified"])}
 
 
-def compare(got: dict[str, dict], truth: dict, base: str, updated_version: int = 1):
+def compare(
+    got: dict[str, dict],
+    truth: dict,
+    base: str,
+    updated_version: int = 1,
+    label: str = "first gather",
+):
     """Per-field matches; prints the accuracy table."""
     hits = {f: 0 for f in FIELDS}
     misses: dict[str, list[str]] = {f: [] for f in FIELDS}
@@ -72,9 +78,10 @@ def compare(got: dict[str, dict], truth: dict, base: str, updated_version: int =
             else:
                 misses[f].append(f"{path}: got {have[f]!r:.300} want {want[f]!r:.300}")
     n = len(articles)
-    print(f"\n{'field':<10} {'match':>7} {'of':>4} {'accuracy':>9}")
-    for f in FIELDS:
-        print(f"{f:<10} {hits[f]:>7} {n:>4} {hits[f] / n:>9.1%}")
+    table = [f"site-a, {label}: {'field':<10} {'match':>5} {'of':>4} {'accuracy':>9}"]
+    table += [f"site-a, {label}: {f:<10} {hits[f]:>5} {n:>4} {hits[f] / n:>9.1%}" for f in FIELDS]
+    print("\n".join(table))
+    SUMMARY.extend(table)
     return hits, misses, n
 
 
@@ -170,7 +177,7 @@ def test_second_gather_is_conditional_and_unchanged(gathered, truth):
     changed = truth["edge_cases"]["updated"]
     assert all(s == 304 for t, s in article_gets if t != changed), article_gets
     stories = {s["url"]: s for s in stories_json(project)}
-    hits, misses, n = compare(stories, truth, base, updated_version=2)
+    hits, misses, n = compare(stories, truth, base, updated_version=2, label="second gather")
     assert all(hits[f] == n for f in FIELDS), misses
 
 

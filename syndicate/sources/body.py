@@ -136,9 +136,6 @@ def blocks(container: etree._Element, title: str = ""):
             continue
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
             continue
-        if el.tag == "div" and not (el.text or "").strip():
-            # A <div> counts only when it carries text itself (sites that skip <p>).
-            continue
         text = text_of(el)
         if not text or AD_TEXT.match(text) or (title and text == title and el.tag != "p"):
             continue

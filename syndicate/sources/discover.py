@@ -76,6 +76,21 @@ def _text(el) -> str | None:
     return el.text.strip() if el is not None and el.text and el.text.strip() else None
 
 
+_NEXT_TEXT = {"next", "next page", "next »", "next ›", "older", "older posts", "older stories",
+              "older entries", "more stories", "»", "›", "→"}
+
+
+def looks_like_article(url: str) -> bool:
+    """True for URLs shaped like a story's: a date in the path, or a long slug or id."""
+    path = urlsplit(url).path
+    last = [p for p in path.split("/") if p][-1:] or [""]
+    return bool(
+        re.search(r"/(19|20)\d\d/", path)
+        or last[0].count("-") >= 3
+        or re.search(r"\d{5,}", last[0])
+    )
+
+
 def is_archive(url: str) -> bool:
     """True for listing-like URLs: sections, tags, authors, pagination."""
     return bool(_ARCHIVE.search(urlsplit(url).path)) or "page=" in urlsplit(url).query
@@ -119,13 +134,15 @@ def page_links(url: str, html_text: str, hosts: set[str]) -> PageLinks:
         target = canonical_url(href, url)
         if target == canonical_url(url) or not crawlable(target, hosts):
             continue
-        if next_page is None and "next" in classes(a).split() and is_archive(target):
+        label = " ".join(a.text_content().split()).lower()
+        if next_page is None and ("next" in classes(a).split() or label in _NEXT_TEXT):
             next_page = target
+            continue
         in_menu = any(x.tag == "nav" or re.search(r"menu|nav", classes(x)) for x in ancestors(a))
         if _SECTION.search(urlsplit(target).path) and not re.search(r"/page/\d+", target):
             sections[target] = None
-        elif in_menu and not is_archive(target) and urlsplit(target).path.count("/") <= 2:
-            # A one-level path in a menu ("/world/") is a section on most sites.
+        elif in_menu and not is_archive(target) and not looks_like_article(target):
+            # A menu link that is not a story ("/world/", "/news/business/") is a section.
             sections[target] = None
         elif not is_archive(target) and not (in_menu and is_chrome(a)):
             candidates[target] = None

@@ -196,12 +196,11 @@ def _body(
     pending_list = False
     for el, text in body.blocks(container, title):
         lines = alsoread.match(el)
-        if lines is None and pending_list and el.tag == "li":
-            lines = [
-                alsoread.AlsoReadLine(text_of(a), a.get("href"))
-                for a in el.iter("a")
-                if a.get("href")
-            ] or None
+        if lines is None and pending_list:
+            # Under a bare "ALSO READ" heading: the blocks that are nothing but links.
+            anchors = [a for a in el.iter("a") if a.get("href") and text_of(a)]
+            if anchors and " ".join(text_of(a) for a in anchors) == text:
+                lines = [alsoread.AlsoReadLine(text_of(a), a.get("href")) for a in anchors]
         if lines is None:
             pending_list = False
             paragraphs.append(text)
