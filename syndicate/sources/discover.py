@@ -76,8 +76,20 @@ def _text(el) -> str | None:
     return el.text.strip() if el is not None and el.text and el.text.strip() else None
 
 
-_NEXT_TEXT = {"next", "next page", "next »", "next ›", "older", "older posts", "older stories",
-              "older entries", "more stories", "»", "›", "→"}
+_NEXT_TEXT = {
+    "next",
+    "next page",
+    "next »",
+    "next ›",
+    "older",
+    "older posts",
+    "older stories",
+    "older entries",
+    "more stories",
+    "»",
+    "›",
+    "→",
+}
 
 
 def looks_like_article(url: str) -> bool:

@@ -21,46 +21,12 @@ from syndicate.sources.html import ancestors, classes, parse, text_of
 from syndicate.sources.metadata import Declared, parse_date, parse_visible_date, read_declared
 from syndicate.urls import canonical_url, host_of, is_http
 
-_ALLOWED_TAGS = {
-    "p",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "ul",
-    "ol",
-    "li",
-    "a",
-    "strong",
-    "em",
-    "b",
-    "i",
-    "u",
-    "s",
-    "sub",
-    "sup",
-    "br",
-    "hr",
-    "pre",
-    "code",
-    "figure",
-    "figcaption",
-    "img",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "cite",
-    "q",
-    "dl",
-    "dt",
-    "dd",
-    "span",
-}
+_ALLOWED_TAGS = frozenset(
+    (
+        "p h2 h3 h4 h5 h6 blockquote ul ol li a strong em b i u s sub sup br hr pre code "
+        "figure figcaption img table thead tbody tr th td cite q dl dt dd span "
+    ).split()
+)
 _SIZE_SUFFIX = re.compile(r"-\d+x\d+(?=\.\w+$)")
 
 

@@ -8,55 +8,19 @@ import lxml.html
 from lxml import etree
 
 # Elements whose text is never what a reader reads as the story.
-INVISIBLE = {
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "iframe",
-    "object",
-    "embed",
-    "button",
-    "select",
-    "textarea",
-    "input",
-    "head",
-    "title",
-}
+INVISIBLE = frozenset(
+    (
+        "script style noscript template svg iframe object embed button select textarea "
+        "input head title "
+    ).split()
+)
 # Elements that end a line of text when rendered.
-BLOCKS = {
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "figure",
-    "figcaption",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "table",
-    "tr",
-    "td",
-    "th",
-    "pre",
-    "dd",
-    "dt",
-    "aside",
-    "nav",
-    "main",
-    "br",
-    "hr",
-}
+BLOCKS = frozenset(
+    (
+        "p div li ul ol h1 h2 h3 h4 h5 h6 blockquote figure figcaption section article "
+        "header footer table tr td th pre dd dt aside nav main br hr "
+    ).split()
+)
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.I)
 
