@@ -54,7 +54,16 @@ def sitemap_entries(body: bytes) -> tuple[list[SitemapEntry], list[str]]:
         if not isinstance(el.tag, str):
             continue
         name = etree.QName(el).localname
-        fields = {etree.QName(c).localname: c for c in el.iter() if isinstance(c.tag, str)}
+        # Direct children only: <image:image> and <video:video> hold <loc>s of their own.
+        fields = {etree.QName(c).localname: c for c in el if isinstance(c.tag, str)}
+        news = fields.get("news")
+        if news is not None:
+            for c in news.iter():
+                if isinstance(c.tag, str) and etree.QName(c).localname in (
+                    "publication_date",
+                    "title",
+                ):
+                    fields[etree.QName(c).localname] = c
         loc = (fields["loc"].text or "").strip() if "loc" in fields else ""
         if not loc:
             continue

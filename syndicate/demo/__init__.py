@@ -1,0 +1,1 @@
+"""The bundled sample news site that `syndicate demo` gathers, with its ground truth."""
