@@ -79,6 +79,12 @@ SOURCE_SETTINGS: dict[str, Setting] = {
         bool, False, "allow loopback and private addresses (tests, intranets)"
     ),
     "allowed_hosts": Setting(list, [], "other hosts whose pages count as the site's own"),
+    "recheck": Setting(
+        str,
+        "all",
+        "known stories re-checked each gather: 'all' (conditional GET of each) or 'sitemap' "
+        "(only those whose sitemap lastmod is newer than our copy)",
+    ),
     "respect_robots": Setting(bool, True, "obey robots.txt rules and Crawl-delay"),
     "iframe_hosts": Setting(
         list, [], "hosts whose iframes survive sanitizing, e.g. www.youtube.com"
@@ -109,6 +115,7 @@ class SourceConfig:
     max_age_days: int
     allow_private: bool
     allowed_hosts: list[str]
+    recheck: str
     respect_robots: bool
     iframe_hosts: list[str]
     user_agent: str
@@ -305,6 +312,10 @@ def _load_sources(
                 1 if key in ("concurrency", "max_bytes") else 0
             ):
                 problems.append(f"{where}: 'sources.{name}.{key}' must not be {vals[key]}")
+        if vals["recheck"] not in ("all", "sitemap"):
+            problems.append(
+                f"{where}: 'sources.{name}.recheck' is {vals['recheck']!r}; use 'all' or 'sitemap'"
+            )
         if not vals["url"]:
             problems.append(f"{where}: 'sources.{name}.url' is needed (or set [site] url)")
         out[name] = SourceConfig(name=name, **vals)

@@ -104,7 +104,12 @@ class _Crawl:
     def _fail(self, url: str, what: str, done: str = "skipped") -> None:
         self.progress.failure(self.report.fail(url, what, done))
 
+    def _known(self, url: str) -> FetchState:
+        """What we remember of a URL, for reading only."""
+        return self.states.get(url) or FetchState(url=url)
+
     def _state(self, url: str) -> FetchState:
+        """What we remember of a URL, to be changed and written back."""
         st = self.dirty.get(url) or self.states.get(url) or FetchState(url=url)
         self.dirty[url] = st
         self.states[url] = st
@@ -143,11 +148,12 @@ class _Crawl:
         if page.alias_only:
             return page
         self.seen.add(page.final_url)
-        st = self._state(page.final_url)
-        st.fetched_at = datetime.now(UTC)
         if page.status == 304:
+            # Nothing to write: the validators and what the page gave us still hold.
             self.report.not_modified += 1
             return page
+        st = self._state(page.final_url)
+        st.fetched_at = datetime.now(UTC)
         st.status = page.status
         if page.status != 200:
             self._fail(url, f"HTTP {page.status}", "skipped")
@@ -203,19 +209,42 @@ class _Crawl:
             published = parse_date(e.get("published"), self.src.ctx.tz)
             if published:
                 self.hints[url] = published
-            newest = published or parse_date(e.get("lastmod"), self.src.ctx.tz)
+            lastmod = parse_date(e.get("lastmod"), self.src.ctx.tz)
+            newest = published or lastmod
             if self.cutoff and newest and newest < self.cutoff:
                 continue
+            if self._sitemap_says_unchanged(url, lastmod):
+                self.seen.add(url)
+                self.report.unchanged += 1
+                continue
             self._article(url, depth=0)
+
+    def _sitemap_says_unchanged(self, url: str, lastmod: datetime | None) -> bool:
+        """With recheck = 'sitemap': a stored story whose lastmod predates our copy of it.
+
+        Saves a request per story, but trusts the sitemap: a page changed without a new
+        lastmod is not seen until its lastmod moves.
+        """
+        if self.cfg.recheck != "sitemap" or lastmod is None:
+            return False
+        st = self.states.get(url)
+        return bool(
+            st
+            and st.kind == "article"
+            and st.canonical in self.known
+            and st.fetched_at
+            and lastmod <= st.fetched_at
+        )
 
     async def _sitemap(self, url: str) -> tuple[list[dict], list[str]]:
         self.seen.add(url)
         page = await self._get(url, "sitemap")
         if page is None:
             return [], []
+        if page.status == 304 and self._known(page.final_url).links is not None:
+            links = self._known(page.final_url).links
+            return links[0], links[1]
         st = self._state(page.final_url)
-        if page.status == 304 and st.links is not None:
-            return st.links[0], st.links[1]
         try:
             entries, children = sitemap_entries(page.body)
         except Exception as exc:  # a broken sitemap costs its entries, not the run
@@ -245,10 +274,10 @@ class _Crawl:
         page = await self._get(url, "listing")
         if page is None or page.alias_only:
             return
-        st = self._state(page.final_url)
-        if page.status == 304 and st.links is not None:
-            links = PageLinks(*st.links)
+        if page.status == 304 and self._known(page.final_url).links is not None:
+            links = PageLinks(*self._known(page.final_url).links)
         else:
+            st = self._state(page.final_url)
             if page.content_type not in _HTML:
                 self._fail(url, f"content type {page.content_type}, not a page", "skipped")
                 return
@@ -272,11 +301,11 @@ class _Crawl:
         page = await self._get(url, "article")
         if page is None or page.alias_only:
             return
-        st = self._state(page.final_url)
         if page.status == 304:
-            if st.kind == "article":
+            if self._known(page.final_url).kind == "article":
                 self.report.unchanged += 1
             return
+        st = self._state(page.final_url)
         if page.content_type not in _HTML:
             self._fail(url, f"content type {page.content_type}, not an HTML page", "skipped")
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, delete, event, insert, or_, select, update
@@ -89,7 +89,8 @@ class SQLStore:
 
     def save_fetch_states(self, states: Iterable[FetchState]) -> None:
         """Insert or replace the state of these URLs."""
-        rows = [asdict(st) for st in states]
+        # Shallow: asdict() would deep-copy every listing's link lists.
+        rows = [{f.name: getattr(st, f.name) for f in fields(FetchState)} for st in states]
         if not rows:
             return
         with self.engine.begin() as conn:
