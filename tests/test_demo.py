@@ -1,0 +1,81 @@
+"""The bundled sample site (markup unlike site-a's) gathered through the real CLI, and
+`syndicate demo`, the README's first command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from conftest import SUMMARY, make_project, run_cli, stories_json
+
+from syndicate.demo.sample_site import serve, truth
+
+FIELDS = [
+    "url",
+    "title",
+    "published",
+    "modified",
+    "author",
+    "section",
+    "tags",
+    "image",
+    "summary",
+    "body_text",
+    "also_read",
+]
+
+
+def _when(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v else None
+
+
+def _compare(stories: list[dict], expected: list[dict], label: str) -> dict[str, list[str]]:
+    got = {s["url"]: s for s in stories}
+    assert set(got) == {e["url"] for e in expected}
+    misses: dict[str, list[str]] = {f: [] for f in FIELDS}
+    for want in expected:
+        have = got[want["url"]]
+        for f in FIELDS:
+            a, b = have[f], want[f]
+            if f in ("published", "modified"):
+                a, b = _when(a), _when(b)
+            if f == "also_read":
+                b = [{k: c[k] for k in ("title", "url", "external")} for c in b]
+            if a != b:
+                misses[f].append(f"{want['url']}: got {a!r:.200} want {b!r:.200}")
+    n = len(expected)
+    SUMMARY.extend(f"sample site, {label}: {f:<10} {n - len(misses[f]):>3} of {n}" for f in FIELDS)
+    return misses
+
+
+def test_sample_site_gathered_exactly(tmp_path):
+    base, server = serve()
+    with server:
+        project = make_project(tmp_path, base.rstrip("/"), timezone="Europe/London")
+        first = run_cli("gather", project=project)
+        assert first.returncode == 0, first.stderr
+        misses = _compare(stories_json(project), truth(base), "first gather")
+        assert not any(misses.values()), misses
+        before = len(server.requests)
+        second = run_cli("gather", project=project, check=0)
+        assert "0 new, 0 updated" in second.stdout
+        assert all(
+            status == 304 for _, path, status in server.requests[before:] if path.count("/") > 5
+        ), server.requests[before:]
+
+
+def test_demo_command_runs_the_main_job(tmp_path):
+    demo_dir = tmp_path / "demo"
+    proc = run_cli("demo", "--dir", str(demo_dir), check=0)
+    assert "14 new" in proc.stdout and "0 failed" in proc.stdout
+    assert "also read:" in proc.stdout
+    stories = stories_json(demo_dir)
+    base = "{0.scheme}://{0.netloc}/".format(urlsplit(stories[0]["url"]))
+    misses = _compare(stories, truth(base), "syndicate demo")
+    assert not any(misses.values()), misses
+    # Running it again rewrites the demo project; another directory is never touched.
+    run_cli("demo", "--dir", str(demo_dir), check=0)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    refused = run_cli("demo", "--dir", str(tmp_path / "mine"))
+    assert refused.returncode == 2 and (tmp_path / "mine" / "notes.txt").exists()
