@@ -9,7 +9,7 @@ import click
 
 from syndicate import pipeline
 from syndicate.config import load_config
-from syndicate.errors import ConfigError
+from syndicate.errors import ConfigError, SyndicateError
 from syndicate.progress import progress_for_terminal
 from syndicate.project import init_project
 from syndicate.store import open_store
@@ -75,7 +75,13 @@ def serve_forever(port: int) -> int:
 
     from syndicate.demo.sample_site import serve
 
-    base, server = serve(port=port)
+    try:
+        base, server = serve(port=port)
+    except OSError as exc:
+        raise SyndicateError(
+            f"cannot serve the sample site on 127.0.0.1:{port}: {exc.strerror}",
+            "pick another port with --serve PORT",
+        ) from exc
     click.echo(f"serving the sample site at {base} (Ctrl-C stops)")
     try:
         while True:
