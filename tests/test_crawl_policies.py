@@ -137,3 +137,28 @@ def test_recheck_sitemap_trusts_lastmod(tmp_path, site_a, truth):
     assert trusted and not trusted & fetched
     # The trade-off, documented: a page changed under an old lastmod is not seen.
     assert "0 new, 0 updated, 39 unchanged" in second.stdout, second.stdout
+
+
+def test_dates_from_the_sites_feed_when_a_page_declares_none(tmp_path, truth):
+    """Without the news sitemap, an undated page's date comes from the home page's feed."""
+    from serve_site import serve
+
+    site = tmp_path / "site"
+    shutil.copytree(SITE_A, site)
+    robots = (site / "robots.txt").read_text()
+    (site / "robots.txt").write_text(
+        "\n".join(x for x in robots.splitlines() if "news-sitemap" not in x) + "\n"
+    )
+    path = "/2023/top-news/gang-violence-khalistan-extremism-put-canada-on-edge/"
+    meta = truth["articles"][path]["metadata"]
+    assert not meta["json_ld"] and not meta["published_meta"]
+    base, server = serve(str(site))
+    try:
+        project = make_project(tmp_path, base.rstrip("/"))
+        run_cli("gather", project=project)
+        requested = [t for _, t, _ in server.requests]
+    finally:
+        server.stop()
+    assert "/news-sitemap.xml" not in requested and "/feed/" in requested
+    story = next(s for s in stories_json(project) if s["url"].endswith(path))
+    assert story["published"] == truth["articles"][path]["published"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -134,6 +134,7 @@ class PageLinks:
     sections: list[str]
     next_page: str | None
     candidates: list[str]
+    feeds: list[str] = field(default_factory=list)
 
 
 def page_links(url: str, html_text: str, hosts: set[str]) -> PageLinks:
@@ -167,4 +168,10 @@ def page_links(url: str, html_text: str, hosts: set[str]) -> PageLinks:
             sections[target] = None
         elif not is_archive(target) and not (in_menu and is_chrome(a)):
             candidates[target] = None
-    return PageLinks(list(sections), next_page, list(candidates))
+    feeds = [
+        canonical_url(link.get("href"), url)
+        for link in doc.xpath('.//link[@rel="alternate"][@href]')
+        if (link.get("type") or "").lower() in ("application/rss+xml", "application/atom+xml")
+    ]
+    feeds = [f for f in dict.fromkeys(feeds) if host_of(f) in hosts and "comments" not in f]
+    return PageLinks(list(sections), next_page, list(candidates), feeds)

@@ -76,8 +76,17 @@ class _Crawl:
     async def run(self) -> None:
         try:
             sitemaps = await self._robots()
-            await self._sitemaps(sitemaps)
-            self._listing(self.src.base, pages_left=1)
+            listed = await self._sitemaps(sitemaps)
+            # Sitemaps and the home page's feeds are read before any article is: their
+            # dates fill in for pages that declare none.
+            self.seen.add(self.src.base)
+            home = await self._listing_links(self.src.base)
+            if home is not None:
+                listed += await self._feed_hints(home.feeds)
+            for url in listed:
+                self._article(url, depth=0)
+            if home is not None:
+                self._follow(home, pages_left=1)
             while self.tasks:
                 await asyncio.wait(set(self.tasks))
         finally:
@@ -191,9 +200,9 @@ class _Crawl:
         found = [canonical_url(s, url) for s in rules.sitemaps]
         return found or [urljoin(self.src.base, "/sitemap.xml")]
 
-    async def _sitemaps(self, urls: list[str]) -> None:
-        """Read every sitemap (following indexes) before articles, for their dates."""
-        queue, done, candidates = list(urls), set(), []
+    async def _sitemaps(self, urls: list[str]) -> list[str]:
+        """Read every sitemap (following indexes); return the story URLs to fetch."""
+        queue, done, candidates, found = list(urls), set(), [], []
         while queue and len(done) < _MAX_SITEMAPS:
             batch = [u for u in dict.fromkeys(queue) if u not in done][:16]
             queue = [u for u in queue if u not in batch]
@@ -217,7 +226,8 @@ class _Crawl:
                 self.seen.add(url)
                 self.report.unchanged += 1
                 continue
-            self._article(url, depth=0)
+            found.append(url)
+        return found
 
     def _sitemap_says_unchanged(self, url: str, lastmod: datetime | None) -> bool:
         """With recheck = 'sitemap': a stored story whose lastmod predates our copy of it.
@@ -271,25 +281,56 @@ class _Crawl:
         self._spawn(self._read_listing(url, pages_left), url)
 
     async def _read_listing(self, url: str, pages_left: int) -> None:
+        links = await self._listing_links(url)
+        if links is not None:
+            self._follow(links, pages_left)
+
+    async def _listing_links(self, url: str) -> PageLinks | None:
+        """What a listing page links to (from the store when it answers 304)."""
         page = await self._get(url, "listing")
         if page is None or page.alias_only:
-            return
+            return None
         if page.status == 304 and self._known(page.final_url).links is not None:
-            links = PageLinks(*self._known(page.final_url).links)
-        else:
-            st = self._state(page.final_url)
-            if page.content_type not in _HTML:
-                self._fail(url, f"content type {page.content_type}, not a page", "skipped")
-                return
-            text = decode(page.body, page.charset)
-            links = await asyncio.to_thread(page_links, page.final_url, text, self.src.hosts)
-            st.links = [links.sections, links.next_page, links.candidates]
+            return PageLinks(*self._known(page.final_url).links)
+        st = self._state(page.final_url)
+        if page.content_type not in _HTML:
+            self._fail(url, f"content type {page.content_type}, not a page", "skipped")
+            return None
+        text = decode(page.body, page.charset)
+        links = await asyncio.to_thread(page_links, page.final_url, text, self.src.hosts)
+        st.links = [links.sections, links.next_page, links.candidates, links.feeds]
+        return links
+
+    def _follow(self, links: PageLinks, pages_left: int) -> None:
         for section in links.sections:
             self._listing(section, self.cfg.max_pages)
         for cand in links.candidates:
             self._article(cand, depth=0)
         if links.next_page and pages_left > 1:
             self._listing(links.next_page, pages_left - 1)
+
+    async def _feed_hints(self, urls: list[str]) -> list[str]:
+        """Publication dates from the site's own RSS/Atom feeds; return their story URLs."""
+        found = []
+        for url in urls[:3]:
+            if not self._allowed(url):
+                continue
+            page = await self._get(url, "feed")
+            if page is None or page.alias_only:
+                continue
+            if page.status == 304:
+                items = self._known(page.final_url).links or []
+            else:
+                items = await asyncio.to_thread(_feed_items, page.body)
+                self._state(page.final_url).links = items
+            for link, published in items:
+                link = canonical_url(link, url)
+                when = parse_date(published, self.src.ctx.tz)
+                if when:
+                    self.hints.setdefault(link, when)
+                if crawlable(link, self.src.hosts) and not is_archive(link):
+                    found.append(link)
+        return found
 
     # -- articles ------------------------------------------------------------------------
     def _article(self, url: str, depth: int) -> None:
@@ -338,3 +379,15 @@ class _Crawl:
             internal = link.href and not link.external and link.href not in self.known
             if internal and crawlable(link.href, self.src.hosts):
                 self._article(link.href, depth + 1)
+
+
+def _feed_items(body: bytes) -> list[list[str | None]]:
+    """(link, published) of each entry of an RSS/Atom feed."""
+    import feedparser
+
+    parsed = feedparser.parse(body)
+    return [
+        [e.get("link"), e.get("published") or e.get("updated")]
+        for e in parsed.entries
+        if e.get("link")
+    ]
