@@ -162,3 +162,30 @@ def test_also_read_boxes_in_other_shapes():
         story.body_text
     )
     assert not {"One", "Two", "Three"} & set(story.body_text)
+
+
+def test_read_more_sentences_stay_body_text():
+    extra = (
+        '<p>Read more of our coverage of <a href="/tag/budget/">Budget</a>.</p>'
+        '<p>Related: <a href="/politics/2024/02/01/older-vote/">An older vote</a></p>'
+        '<p>ALSO-READ: <a href="/politics/2024/02/02/x-y-z-w/">Hyphenated form</a></p>'
+    )
+    page = PAGE.replace("<p>Opponents said", extra + "<p>Opponents said")
+    story = extract(URL, page, CTX).story
+    assert "Read more of our coverage of Budget." in story.body_text
+    labels = [c.label for c in story.also_read]
+    assert "An older vote" in labels and "Hyphenated form" in labels and "Budget" not in labels
+
+
+def test_a_lede_inside_the_body_is_the_summary_not_body_text():
+    page = PAGE.replace(
+        '<section class="story-text">',
+        '<section class="story-text"><p class="article-standfirst">The lede '
+        "sentence, set in larger type above the story.</p>",
+    )
+    page = page.replace(
+        '<meta name="description" content="The city council passed the budget late on Friday.">', ""
+    )
+    story = extract(URL, page, CTX).story
+    assert story.summary == "The lede sentence, set in larger type above the story."
+    assert story.body_text[0].startswith("The city council passed")

@@ -11,11 +11,12 @@ from syndicate.sources.html import text_of
 
 # "ALSO READ-", "ALSO READ:", "Also Read |", "ALSO READ –", "READ ALSO:", "SEE ALSO:" …
 _PREFIX = re.compile(
-    r"^\W{0,3}(also\s+read|read\s+also|see\s+also|also\s+see|also\s+watch|read\s+more"
+    r"^\W{0,3}(also\W{1,3}read|read\W{1,3}also|see\s+also|also\s+see|also\s+watch|read\s+more"
     r"|related\s+stor(?:y|ies)|related)\b\s*(?P<sep>[-–—:|>»•~]+)?\s*(?P<rest>.*)$",
     re.I | re.S,
 )
-# "Read more" and "Related" open ordinary sentences too; accept them only with a link.
+# "Read more" and "Related" open ordinary sentences too ("Read more of our coverage of
+# <a>…</a>"): accept them only with a separator right after them and a link.
 _WEAK = {"read more", "related"}
 _MAX_LABEL = 300
 
@@ -38,6 +39,8 @@ def match(block: etree._Element) -> list[AlsoReadLine] | None:
     if not m:
         return None
     phrase = " ".join(m.group(1).lower().split())
+    if phrase in _WEAK and not m.group("sep"):
+        return None
     rest = m.group("rest").strip()
     links = [
         a

@@ -38,7 +38,9 @@ CHROME = re.compile(
     r"|advertisement|ads?|ad-\w+|banner|breadcrumbs?|nav|navigation|menu|pagination|prevnext"
     r"|prev-next|post-navigation|popup|modal|cookie|outbrain|taboola|trending|popular|dontmiss"
     r"|author-box|author-bio|byline|post-meta|entry-meta|meta|tags|tag-links|post-tags"
-    r"|caption|wp-caption-text|credit|toolbar|print|scroll|to-top)(?:$|[\s_-])"
+    r"|caption|wp-caption-text|credit|toolbar|print|scroll|to-top"
+    # The lede sits above the body on some sites and inside it on others; never body text.
+    r"|standfirst|dek|lede|subtitle|subheadline|kicker|excerpt)(?:$|[\s_-])"
 )
 _CHROME_TAGS = {
     "nav",
