@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
+from syndicate.urls import canonical_url, host_of
 
 CONFIG_FILE = "syndicate.toml"
 
@@ -69,7 +70,7 @@ SOURCE_SETTINGS: dict[str, Setting] = {
         0.0,
         "seconds between requests to one host (robots.txt Crawl-delay wins when larger)",
     ),
-    "timeout": Setting((int, float), 10.0, "seconds before one request is abandoned"),
+    "timeout": Setting((int, float), 10.0, "seconds one request may take in all"),
     "retries": Setting(int, 3, "extra tries after a 5xx answer or a time-out"),
     "max_bytes": Setting(int, 10_000_000, "largest response read; larger ones are skipped"),
     "max_redirects": Setting(int, 5, "redirects followed for one URL"),
@@ -245,9 +246,9 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
                 problems.append(f"{where}: '{section}.{key}' is required ({setting.help})")
             values[section][key] = value
     site = values["site"]
-    if isinstance(site.get("url"), str) and not site["url"].startswith(("http://", "https://")):
+    if isinstance(site.get("url"), str) and not _web_url(site["url"]):
         problems.append(
-            f"{where}: 'site.url' must start with http:// or https://, not {site['url']!r}"
+            f"{where}: 'site.url' must be an http:// or https:// address, not {site['url']!r}"
         )
     try:
         if isinstance(site["timezone"], str):
@@ -318,8 +319,19 @@ def _load_sources(
             )
         if not vals["url"]:
             problems.append(f"{where}: 'sources.{name}.url' is needed (or set [site] url)")
+        elif isinstance(vals["url"], str) and not _web_url(vals["url"]):
+            problems.append(
+                f"{where}: 'sources.{name}.url' must be an http:// or https:// address, "
+                f"not {vals['url']!r}"
+            )
         out[name] = SourceConfig(name=name, **vals)
     return out
+
+
+def _web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host that urllib can take apart."""
+    canon = canonical_url(url)
+    return bool(canon and canon.startswith(("http://", "https://")) and host_of(canon))
 
 
 def _resolve_store_url(url: str, project: Path) -> str:

@@ -11,11 +11,21 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 
 
-def canonical_url(url: str, base: str | None = None) -> str:
-    """Absolute URL with fragment and tracking parameters dropped, host lower-cased."""
-    if base:
-        url = urljoin(base, url.strip())
-    parts = urlsplit(url.strip())
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """Absolute URL with fragment and tracking parameters dropped, host lower-cased.
+
+    None for what is not a URL at all (``http://[bad/x``, a non-string from JSON-LD): the
+    caller skips it, as a browser would ignore the link, instead of failing the page.
+    """
+    if not isinstance(url, str):
+        return None
+    try:
+        if base:
+            url = urljoin(base, url.strip())
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return None
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -32,13 +42,19 @@ def canonical_url(url: str, base: str | None = None) -> str:
 
 def host_of(url: str) -> str:
     """The host (with port) of a URL, lower-cased, without a leading 'www.'."""
-    netloc = urlsplit(url).netloc.lower()
+    try:
+        netloc = urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""
     return netloc[4:] if netloc.startswith("www.") else netloc
 
 
 def is_http(url: str) -> bool:
     """True for http(s) URLs; mailto:, javascript:, data: and the like are not crawlable."""
-    return urlsplit(url).scheme in ("http", "https")
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=256)

@@ -117,9 +117,9 @@ def is_archive(url: str) -> bool:
     return bool(_ARCHIVE.search(urlsplit(url).path)) or "page=" in urlsplit(url).query
 
 
-def crawlable(url: str, hosts: set[str]) -> bool:
+def crawlable(url: str | None, hosts: set[str]) -> bool:
     """True for a same-site URL that may be a page of the site (not an asset, feed or admin)."""
-    if not is_http(url) or host_of(url) not in hosts:
+    if not url or not is_http(url) or host_of(url) not in hosts:
         return False
     parts = urlsplit(url)
     if _ASSET.search(parts.path) or _NOT_PAGES.search(parts.path):
@@ -154,7 +154,7 @@ def page_links(url: str, html_text: str, hosts: set[str]) -> PageLinks:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
         target = canonical_url(href, url)
-        if target == canonical_url(url) or not crawlable(target, hosts):
+        if target is None or target == canonical_url(url) or not crawlable(target, hosts):
             continue
         label = " ".join(a.text_content().split()).lower()
         if next_page is None and ("next" in classes(a).split() or label in _NEXT_TEXT):
@@ -173,5 +173,5 @@ def page_links(url: str, html_text: str, hosts: set[str]) -> PageLinks:
         for link in doc.xpath('.//link[@rel="alternate"][@href]')
         if (link.get("type") or "").lower() in ("application/rss+xml", "application/atom+xml")
     ]
-    feeds = [f for f in dict.fromkeys(feeds) if host_of(f) in hosts and "comments" not in f]
+    feeds = [f for f in dict.fromkeys(feeds) if f and host_of(f) in hosts and "comments" not in f]
     return PageLinks(list(sections), next_page, list(candidates), feeds)

@@ -28,8 +28,8 @@ class FeedSource:
 
     def __init__(self, cfg: SourceConfig, site: SiteConfig, store: Store) -> None:
         self.cfg, self.site, self.store = cfg, site, store
-        self.url = canonical_url(cfg.url)
-        hosts = {host_of(self.url), host_of(canonical_url(site.url))}
+        self.url = canonical_url(cfg.url) or cfg.url  # checked when the config was read
+        hosts = {host_of(self.url), host_of(site.url)}
         hosts |= {host_of(f"http://{h}") for h in cfg.allowed_hosts}
         self.ctx = SiteContext(
             hosts=hosts,
@@ -96,6 +96,8 @@ class FeedSource:
         if not link or not title:
             return None
         url = canonical_url(link, self.url)
+        if url is None:
+            return None
         content = ""
         if entry.get("content"):
             content = max((c.get("value", "") for c in entry.content), key=len)
@@ -112,9 +114,11 @@ class FeedSource:
             e for e in entry.get("enclosures", []) if str(e.get("type", "")).startswith("image/")
         ]
         if media and media[0].get("url"):
-            image = Image(canonical_url(media[0]["url"], url))
+            src = canonical_url(media[0]["url"], url)
+            image = Image(src) if src else None
         elif enclosures:
-            image = Image(canonical_url(enclosures[0]["href"], url))
+            src = canonical_url(enclosures[0].get("href"), url)
+            image = Image(src) if src else None
         return Story(
             url=url,
             title=title,

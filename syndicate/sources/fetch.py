@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -126,7 +126,9 @@ class Fetcher:
                     headers["If-Modified-Since"] = st.last_modified
             status, hdrs, body = await self._request(current, headers)
             if status in (301, 302, 303, 307, 308) and "location" in hdrs:
-                target = canonical_url(urljoin(current, hdrs["location"]))
+                target = canonical_url(hdrs["location"], current)
+                if target is None:
+                    raise FetchError(f"redirect to a malformed URL {hdrs['location']!r}")
                 redirects.append((current, target))
                 if target in visited:
                     chain = " → ".join([url, *(t for _, t in redirects)])
@@ -153,8 +155,11 @@ class Fetcher:
                 await self._pace(host)
                 self.requests += 1
                 try:
-                    status, hdrs, body = await self._stream(url, headers)
-                except httpx.TimeoutException:
+                    # httpx's timeout is per read; the deadline makes it a whole-request
+                    # limit, so a server dripping a byte a second cannot hold a slot forever.
+                    async with asyncio.timeout(self.cfg.timeout):
+                        status, hdrs, body = await self._stream(url, headers)
+                except (httpx.TimeoutException, TimeoutError):
                     last_error = f"timed out after {self.cfg.timeout:g}s"
                     continue
                 except httpx.TransportError as exc:

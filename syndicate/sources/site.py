@@ -39,7 +39,7 @@ class SiteSource:
         self.cfg = cfg
         self.site = site
         self.store = store
-        self.base = canonical_url(cfg.url)
+        self.base = canonical_url(cfg.url) or cfg.url  # checked when the config was read
         self.hosts = {host_of(self.base)} | {host_of(f"http://{h}") for h in cfg.allowed_hosts}
         self.ctx = SiteContext(
             hosts=self.hosts,
@@ -56,6 +56,9 @@ class SiteSource:
 class _Crawl:
     """The state of one crawl run."""
 
+    # Fetch states are written in batches of this many, so a killed run keeps most of them.
+    flush_every = 500
+
     def __init__(self, src: SiteSource, report: GatherReport, progress: Progress) -> None:
         self.src, self.cfg, self.store = src, src.cfg, src.store
         self.report, self.progress = report, progress
@@ -63,7 +66,8 @@ class _Crawl:
         self.known = src.store.story_urls()
         self.dirty: dict[str, FetchState] = {}
         self.seen: set[str] = set()
-        self.saved: set[str] = set()
+        self.saved: set[str] = set()  # canonical URLs stored or counted this run
+        self.quiet_404: set[str] = set()  # guessed URLs whose absence is no failure
         self.hints: dict[str, datetime] = {}
         self.tasks: set[asyncio.Task] = set()
         self.fetcher = Fetcher(self.cfg, src.hosts)
@@ -105,6 +109,9 @@ class _Crawl:
                 self._fail(url, f"unexpected {type(exc).__name__}: {exc}", "skipped")
             finally:
                 self.progress.done()
+                # Between tasks, never inside one: a state is complete when written.
+                if len(self.dirty) >= self.flush_every:
+                    self._flush()
 
         task = asyncio.get_running_loop().create_task(guarded())
         self.tasks.add(task)
@@ -122,8 +129,6 @@ class _Crawl:
         st = self.dirty.get(url) or self.states.get(url) or FetchState(url=url)
         self.dirty[url] = st
         self.states[url] = st
-        if len(self.dirty) >= 500:
-            self._flush()
         return st
 
     def _flush(self) -> None:
@@ -165,7 +170,8 @@ class _Crawl:
         st.fetched_at = datetime.now(UTC)
         st.status = page.status
         if page.status != 200:
-            self._fail(url, f"HTTP {page.status}", "skipped")
+            if not (page.status == 404 and url in self.quiet_404):
+                self._fail(url, f"HTTP {page.status}", "skipped")
             return None
         st.kind = kind
         st.etag = page.headers.get("etag")
@@ -197,8 +203,13 @@ class _Crawl:
             delay = rules.crawl_delay(self.cfg.user_agent)
             if delay:
                 self.fetcher.delay = max(self.fetcher.delay, float(delay))
-        found = [canonical_url(s, url) for s in rules.sitemaps]
-        return found or [urljoin(self.src.base, "/sitemap.xml")]
+        found = [u for u in (canonical_url(s, url) for s in rules.sitemaps) if u]
+        if found:
+            return found
+        # robots.txt names no sitemap: try the usual place, and say nothing if it is not there.
+        guess = urljoin(self.src.base, "/sitemap.xml")
+        self.quiet_404.add(guess)
+        return [guess]
 
     async def _sitemaps(self, urls: list[str]) -> list[str]:
         """Read every sitemap (following indexes); return the story URLs to fetch."""
@@ -213,7 +224,7 @@ class _Crawl:
                 queue.extend(c for c in children if c not in done)
         for e in candidates:
             url = canonical_url(e["url"])
-            if not crawlable(url, self.src.hosts) or is_archive(url):
+            if url is None or not crawlable(url, self.src.hosts) or is_archive(url):
                 continue
             published = parse_date(e.get("published"), self.src.ctx.tz)
             if published:
@@ -224,7 +235,7 @@ class _Crawl:
                 continue
             if self._sitemap_says_unchanged(url, lastmod):
                 self.seen.add(url)
-                self.report.unchanged += 1
+                self._unchanged(self.states[url].canonical)
                 continue
             found.append(url)
         return found
@@ -298,6 +309,7 @@ class _Crawl:
             return None
         text = decode(page.body, page.charset)
         links = await asyncio.to_thread(page_links, page.final_url, text, self.src.hosts)
+        st = self._state(page.final_url)  # again: a flush may have happened meanwhile
         st.links = [links.sections, links.next_page, links.candidates, links.feeds]
         return links
 
@@ -325,6 +337,8 @@ class _Crawl:
                 self._state(page.final_url).links = items
             for link, published in items:
                 link = canonical_url(link, url)
+                if link is None:
+                    continue
                 when = parse_date(published, self.src.ctx.tz)
                 if when:
                     self.hints.setdefault(link, when)
@@ -343,8 +357,9 @@ class _Crawl:
         if page is None or page.alias_only:
             return
         if page.status == 304:
-            if self._known(page.final_url).kind == "article":
-                self.report.unchanged += 1
+            known = self._known(page.final_url)
+            if known.kind == "article":
+                self._unchanged(known.canonical)
             return
         st = self._state(page.final_url)
         if page.content_type not in _HTML:
@@ -352,17 +367,26 @@ class _Crawl:
             return
         digest = hashlib.sha256(page.body).hexdigest()
         if digest == st.content_hash and st.canonical in self.known and st.kind == "article":
-            self.report.unchanged += 1  # same bytes, no validators from the server
+            self._unchanged(st.canonical)  # same bytes, no validators from the server
             return
         hint = self.hints.get(url) or self.hints.get(page.final_url)
         text = decode(page.body, page.charset)
         result = await asyncio.to_thread(extract, page.final_url, text, self.src.ctx, hint)
+        # Taken again after the await: a flush meanwhile may have written the state out.
+        st = self._state(page.final_url)
         st.content_hash = digest
         if result.story is None:
             st.kind = "page"
             return
         st.kind, st.canonical = "article", result.story.url
         self._store(result.story, depth)
+
+    def _unchanged(self, canonical: str | None) -> None:
+        """Count a story as unchanged once, however many of its URLs answered so."""
+        if canonical is None or canonical in self.saved:
+            return
+        self.saved.add(canonical)
+        self.report.unchanged += 1
 
     def _store(self, story: Story, depth: int) -> None:
         if story.url in self.saved:

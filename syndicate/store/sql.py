@@ -8,7 +8,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, delete, event, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.errors import ConfigError
@@ -41,19 +41,37 @@ def title_key(title: str) -> str:
     return " ".join(text.split()).strip(" .")
 
 
+def _shown(url: str) -> str:
+    """The store URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: nothing secret to hide in it
+        return url
+
+
 class SQLStore:
     """The Store protocol over SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:
+        shown = _shown(url)
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise ConfigError(
-                f"store.url {url!r}: {exc}", "use sqlite:///PATH or postgresql+psycopg://…"
+                f"store.url {shown!r}: {exc}", "use sqlite:///PATH or postgresql+psycopg://…"
             ) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._migrate()
+        try:
+            self._migrate()
+        except SQLAlchemyError as exc:
+            # The first connection is where a wrong path, a missing directory or a server
+            # that is not there shows up: one line, not a traceback.
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise ConfigError(
+                f"store.url {shown!r}: cannot open the store ({reason})",
+                "check that the path or server exists and is writable, or fix [store] url",
+            ) from exc
 
     def _migrate(self) -> None:
         s.metadata.create_all(self.engine)
