@@ -65,6 +65,50 @@ AD_TEXT = re.compile(
 )
 
 
+# WordPress gives <body> and each post's wrapper a class per tag and category of the post
+# ("tag-social-media", "category-credit-card"): editors' topics, not page furniture. The
+# theme's own "tag-links" box keeps its meaning.
+_TAXONOMY = re.compile(r"^(?:tag|category)-(?!links?$)")
+# Tags and roles of furniture, the only signs trusted above the story's own region.
+_ARTICLE_BODY = "articleBody"
+_HARD_CHROME_TAGS = frozenset(("nav", "aside", "footer"))
+_HARD_CHROME_ROLES = frozenset(("navigation", "complementary", "contentinfo"))
+
+
+def _words(el: etree._Element) -> str:
+    """An element's class and id words, less the taxonomy words that describe its topic."""
+    return " ".join(w for w in classes(el).split() if not _TAXONOMY.match(w))
+
+
+def is_region(el: etree._Element) -> bool:
+    """True for the page or the story as a whole: html, body, main, a schema.org
+    articleBody, and the story's <article> (a top-level one holding the headline).
+
+    Their classes describe a layout or a post ("ast-right-sidebar", "single-meta"), never a
+    piece of furniture, so no class word may make them chrome. Other <article>s are teaser
+    cards (in a related box, a sidebar) and are judged like any box.
+    """
+    if not isinstance(el.tag, str):
+        return False
+    if el.tag in ("html", "body", "main"):
+        return True
+    if _ARTICLE_BODY in (el.get("itemprop"), el.get("property")):
+        return True
+    return (
+        el.tag == "article"
+        and next(el.iterancestors("article"), None) is None
+        and (el.find(".//h1") is not None or _has_article_body(el))
+    )
+
+
+def _has_article_body(el: etree._Element) -> bool:
+    return bool(el.xpath(f'.//*[@itemprop="{_ARTICLE_BODY}" or @property="{_ARTICLE_BODY}"]'))
+
+
+def _hidden(el: etree._Element) -> bool:
+    return el.get("aria-hidden") == "true" or el.get("hidden") is not None
+
+
 def is_chrome(el: etree._Element) -> bool:
     """True for an element that is page furniture rather than story text."""
     if not isinstance(el.tag, str):
@@ -73,9 +117,42 @@ def is_chrome(el: etree._Element) -> bool:
         return True
     if el.get("role") in ("navigation", "complementary", "banner", "contentinfo"):
         return True
-    if el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+    if _hidden(el):
         return True
-    return bool(CHROME.search(classes(el)))
+    return not is_region(el) and bool(CHROME.search(_words(el)))
+
+
+def _hard_chrome(el: etree._Element) -> bool:
+    """Furniture by tag or role alone: what still counts above the story's region."""
+    return el.tag in _HARD_CHROME_TAGS or el.get("role") in _HARD_CHROME_ROLES or _hidden(el)
+
+
+def in_chrome(
+    el: etree._Element,
+    stop: etree._Element | None = None,
+    *,
+    container: etree._Element | None = None,
+    furniture: bool = False,
+    keep: tuple[str, ...] = (),
+) -> bool:
+    """True when an ancestor of el (below stop) is page chrome, or furniture if asked.
+
+    Class words are judged only up to the story's region (a top-level <article>, <main>,
+    an articleBody) or the chosen container: higher up, wrappers carry layout words
+    ("right-sidebar", "has-sidebar-layout") that say nothing about the text below them,
+    so only the tags and roles of furniture (aside, nav, footer) count there. Tags in
+    keep are never chrome (a <figure> around a lead image).
+    """
+    judge = is_furniture if furniture else is_chrome
+    by_class = True
+    for a in ancestors(el, stop):
+        if a is container or is_region(a):
+            by_class = False
+        if a.tag in keep:
+            continue
+        if judge(a) if by_class else _hard_chrome(a):
+            return True
+    return False
 
 
 _FURNITURE = re.compile(
@@ -91,7 +168,9 @@ def is_furniture(el: etree._Element) -> bool:
     """
     if not isinstance(el.tag, str):
         return True
-    return el.tag in ("nav", "aside", "footer", "form") or bool(_FURNITURE.search(classes(el)))
+    if el.tag in ("nav", "aside", "footer", "form"):
+        return True
+    return not is_region(el) and bool(_FURNITURE.search(_words(el)))
 
 
 def find_container(doc: etree._Element) -> etree._Element | None:
@@ -101,7 +180,7 @@ def find_container(doc: etree._Element) -> etree._Element | None:
         return max(marked, key=lambda e: len(text_of(e)))
     scores: dict[etree._Element, float] = {}
     for p in doc.iter("p", "li", "h2", "h3", "pre", "blockquote"):
-        if any(is_chrome(a) for a in ancestors(p)) or is_chrome(p):
+        if is_chrome(p) or in_chrome(p):
             continue
         text = text_of(p)
         if len(text) < 25:
@@ -134,7 +213,7 @@ def blocks(container: etree._Element, title: str = ""):
     for el in container.iter(*PARAGRAPHS, "div"):
         if el is container:
             continue
-        if any(is_chrome(a) for a in ancestors(el, container)) or is_chrome(el):
+        if is_chrome(el) or in_chrome(el, container):
             continue
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
             continue

@@ -260,10 +260,10 @@ def _byline(doc: etree._Element) -> str | None:
     for a in doc.xpath(
         './/a[contains(concat(" ", @rel, " "), " author ")] | .//a[contains(@href, "/author/")]'
     ):
-        if text_of(a) and not any(body.is_furniture(x) for x in ancestors(a)):
+        if text_of(a) and not body.in_chrome(a, furniture=True):
             return text_of(a)
     for el in doc.xpath('.//*[contains(@class, "byline") or contains(@class, "author")]'):
-        if any(body.is_furniture(x) for x in [el, *ancestors(el)]):
+        if body.is_furniture(el) or body.in_chrome(el, furniture=True):
             continue
         links = [text_of(a) for a in el.iter("a") if text_of(a)]
         text = links[0] if links else re.sub(r"^(by|written by)\s+", "", text_of(el), flags=re.I)
@@ -317,7 +317,7 @@ def _image(
     imgs = [
         i
         for i in doc.iter("img")
-        if i.get("src") and not any(body.is_chrome(a) and a.tag != "figure" for a in ancestors(i))
+        if i.get("src") and not body.in_chrome(i, container=container, keep=("figure",))
     ]
     src = canonical_url(d.image, url) if d.image else None
     if src is None:
@@ -361,7 +361,7 @@ def _lede(doc: etree._Element, title: str) -> str | None:
         ' or contains(@class, "dek") or contains(@class, "lede")'
         ' or contains(@class, "excerpt") or contains(@class, "summary")]'
     ):
-        if any(body.is_furniture(a) for a in [el, *ancestors(el)]):
+        if body.is_furniture(el) or body.in_chrome(el, furniture=True):
             continue
         text = text_of(el)
         if text and text != title:

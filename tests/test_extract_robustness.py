@@ -1,0 +1,79 @@
+"""The extractor on page shapes a reviewer found it mishandling: one small page per defect."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from syndicate.sources.extract import SiteContext, extract
+
+CTX = SiteContext(hosts={"news.example"}, tz=ZoneInfo("Asia/Kolkata"), name="Daily Example")
+URL = "https://news.example/world/2024/03/02/council-votes-budget/"
+TITLE = "Council votes budget"
+P1 = "The city council passed a budget late on Friday, after six hours of debate in the hall."
+P2 = "Members voted seven to four, with two abstentions, ending weeks of talks over transit."
+P3 = "The transit authority will receive an extra forty million, the largest rise in a decade."
+
+
+def page(body: str, head: str = "", body_attrs: str = "", og_type: str = "article") -> str:
+    """A small article page: a title, og:type and whatever body the test needs."""
+    og = f'<meta property="og:type" content="{og_type}">' if og_type else ""
+    return (
+        f"<!doctype html><html lang='en'><head><title>{TITLE} | Daily Example</title>"
+        f"{og}{head}</head><body{body_attrs}>{body}</body></html>"
+    )
+
+
+def story(html: str, url: str = URL, ctx: SiteContext = CTX):
+    """The extracted story, asserting there is one."""
+    result = extract(url, html, ctx)
+    assert result.story is not None, result.reason
+    return result.story
+
+
+def paras(*texts: str, tag: str = "p") -> str:
+    return "".join(f"<{tag}>{t}</{tag}>" for t in texts)
+
+
+# 1. Layout and taxonomy classes on the page or the post never blank the body.
+
+
+def test_layout_classes_on_body_do_not_blank_the_story():
+    html = page(
+        f"<div class='site'><article><h1>{TITLE}</h1>{paras(P1, P2)}</article></div>",
+        body_attrs=" class='single ast-right-sidebar tag-social-media'",
+    )
+    assert story(html).body_text == [P1, P2]
+
+
+def test_wordpress_tag_and_category_classes_on_article_are_topics_not_chrome():
+    html = page(
+        "<div class='content-area right-sidebar'>"
+        f"<article class='post tag-meta tag-credit-card category-social-media'>"
+        f"<h1>{TITLE}</h1><div class='entry-content'>{paras(P1, P2, P3)}</div></article></div>"
+        "<aside class='sidebar'><p>A sidebar teaser paragraph that is long enough to count.</p>"
+        "</aside>"
+    )
+    s = story(html)
+    assert s.body_text == [P1, P2, P3]
+
+
+def test_wordpress_post_classes_on_a_div_wrapper_are_topics_not_chrome():
+    html = page(
+        f"<h1>{TITLE}</h1><div class='post tag-social-media category-credit-card'>"
+        f"{paras(P1, P2)}</div>"
+        "<div class='related-posts'><p>A related teaser paragraph, long enough to count.</p></div>"
+    )
+    assert story(html).body_text == [P1, P2]
+
+
+def test_byline_and_lead_image_survive_taxonomy_classes():
+    html = page(
+        "<article class='post tag-social-media'>"
+        f"<h1>{TITLE}</h1><p class='byline'>By <a href='/author/jane/'>Jane Roe</a></p>"
+        "<figure><img src='/img/lead.jpg' width='800'></figure>"
+        f"{paras(P1, P2)}</article>",
+        body_attrs=" class='ast-right-sidebar tag-social-media'",
+    )
+    s = story(html)
+    assert s.author == "Jane Roe"
+    assert s.image is not None and s.image.url == "https://news.example/img/lead.jpg"
