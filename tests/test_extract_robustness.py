@@ -77,3 +77,46 @@ def test_byline_and_lead_image_survive_taxonomy_classes():
     s = story(html)
     assert s.author == "Jane Roe"
     assert s.image is not None and s.image.url == "https://news.example/img/lead.jpg"
+
+
+# 2. Text that is not inside a <p> is still the story.
+
+
+def test_div_paragraphs_are_paragraphs():
+    html = page(f"<article><h1>{TITLE}</h1><div class='body'>{paras(P1, P2, P3, tag='div')}</div>")
+    s = story(html)
+    assert s.body_text == [P1, P2, P3]
+    assert s.body_html.count("<p>") == 3
+
+
+def test_double_br_separates_paragraphs():
+    html = page(
+        f"<h1>{TITLE}</h1><div class='story'>{P1}<br><br>{P2}<br/>\n<br/>{P3}<br>"
+        "which ends on a single line break.</div>"
+    )
+    s = story(html)
+    assert s.body_text == [P1, P2, P3 + " which ends on a single line break."]
+
+
+def test_double_br_inside_a_paragraph_splits_it():
+    html = page(f"<article><h1>{TITLE}</h1><p>{P1}<br><br>{P2}</p><p>{P3}</p></article>")
+    assert story(html).body_text == [P1, P2, P3]
+
+
+def test_loose_text_between_paragraphs_is_kept():
+    html = page(
+        f"<article><h1>{TITLE}</h1><div class='content'><p>{P1}</p>{P2}"
+        f" <em>in full</em>.<p>{P3}</p></div></article>"
+    )
+    s = story(html)
+    assert s.body_text == [P1, P2 + " in full.", P3]
+    assert f"<p>{P2} <em>in full</em>.</p>" in s.body_html
+
+
+def test_a_loose_byline_and_date_are_not_paragraphs():
+    html = page(
+        f"<article><h1>{TITLE}</h1>By <a href='/author/jane/'>Jane Roe</a> | "
+        f"<time datetime='2024-03-02'>March 2, 2024</time>{paras(P1, P2)}</article>"
+    )
+    s = story(html)
+    assert s.body_text == [P1, P2]

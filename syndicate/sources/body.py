@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from syndicate.sources.html import ancestors, classes, text_of
+from syndicate.sources.html import BLOCKS, ancestors, classes, norm, raw_text, text_of
 
 # Blocks a reader reads as paragraphs of a story.
 PARAGRAPHS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
@@ -173,29 +173,234 @@ def is_furniture(el: etree._Element) -> bool:
     return not is_region(el) and bool(_FURNITURE.search(_words(el)))
 
 
+# What ends a run of inline text inside a box: the blocks of html.BLOCKS (not <br>, which
+# only breaks a line) and embedded media.
+_BREAKS = (BLOCKS - {"br"}) | {
+    "iframe",
+    "video",
+    "audio",
+    "object",
+    "embed",
+    "form",
+    "dl",
+    "address",
+    "details",
+    "center",
+    "fieldset",
+}
+# Boxes whose loose text runs become paragraphs of their own.
+_WRAPPERS = frozenset("div section article main li blockquote dd".split())
+# Marks a <p> the extractor made from loose text or a div-paragraph.
+MADE = "data-syndicate-p"
+# Boxes scored like a container or a paragraph by their own loose text.
+_TEXT_BOXES = ("div", "section", "article", "td")
+
+Piece = str | etree._Element
+
+
+def _pieces(el: etree._Element) -> list[Piece]:
+    """An element's content in order: its text, then each child and the child's tail."""
+    out: list[Piece] = [el.text] if el.text else []
+    for child in el:
+        out.append(child)
+        if child.tail:
+            out.append(child.tail)
+    return out
+
+
+def _is_br(piece: Piece) -> bool:
+    return not isinstance(piece, str) and piece.tag == "br"
+
+
+def _groups(el: etree._Element) -> list[tuple[str, list[Piece]]]:
+    """An element's content as ("run", inline pieces), ("block", [child]) and ("break", the
+    <br>s) groups: a run ends at a block child and at two <br>s in a row (a paragraph
+    break on sites that write their stories without <p>); one <br> stays in its run."""
+    groups: list[tuple[str, list[Piece]]] = []
+    run: list[Piece] = []
+    brs: list[Piece] = []
+
+    def settle_brs() -> None:
+        nonlocal run, brs
+        if sum(1 for b in brs if _is_br(b)) >= 2:
+            if run:
+                groups.append(("run", run))
+            groups.append(("break", brs))
+            run = []
+        else:
+            run.extend(brs)
+        brs = []
+
+    for piece in _pieces(el):
+        if _is_br(piece) or (brs and isinstance(piece, str) and not piece.strip()):
+            brs.append(piece)
+            continue
+        settle_brs()
+        if not isinstance(piece, str) and isinstance(piece.tag, str) and piece.tag in _BREAKS:
+            if run:
+                groups.append(("run", run))
+            groups.append(("block", [piece]))
+            run = []
+        else:
+            run.append(piece)
+    settle_brs()
+    if run:
+        groups.append(("run", run))
+    return groups
+
+
+def _run_text(run: list[Piece], readable_only: bool = False) -> str:
+    """The text of a run of inline pieces. With readable_only, leave out what is metadata
+    rather than prose: <time> elements and inline chrome (a byline span, an ad label)."""
+    parts = []
+    for piece in run:
+        if isinstance(piece, str):
+            parts.append(piece)
+        elif not (readable_only and (piece.tag == "time" or is_chrome(piece))):
+            parts.append(raw_text(piece))
+    return norm("".join(parts))
+
+
+def _link_chars(run: list[Piece]) -> int:
+    return sum(
+        len(text_of(a)) for piece in run if not isinstance(piece, str) for a in piece.iter("a")
+    )
+
+
+# Loose text that is a story's metadata, not its prose: "By Jane Roe", "Updated: May 2".
+_META_LINE = re.compile(r"^(by|posted|published|updated|last updated)\b", re.I)
+
+
+def _readable(run: list[Piece]) -> bool:
+    """True when a run holds prose of its own, not only a date or a byline.
+
+    Loose text is a paragraph only when it reads as one: a byline or a date set loose
+    beside the headline (common when the container is the <article>) is not.
+    """
+    text = _run_text(run, readable_only=True)
+    if not re.search(r"\w", text):
+        return False
+    authored = any(
+        a.get("rel") == "author" or "/author/" in (a.get("href") or "")
+        for piece in run
+        if not isinstance(piece, str)
+        for a in piece.iter("a")
+    )
+    return not (len(text) <= 80 and (authored or _META_LINE.match(text)))
+
+
+def split_paragraphs(container: etree._Element) -> None:
+    """Give every paragraph of the container an element of its own, in place.
+
+    Stories are not always written in <p>s: a <div> per paragraph, text separated by
+    <br><br>, loose text between the blocks. A div holding only inline text becomes a
+    <p>; loose runs of text beside blocks or between double <br>s are wrapped in new <p>s
+    (a <p> split at its double <br>s becomes several). The <p>s made here carry MADE.
+    """
+    for el in list(container.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if el is not container and el.tag not in _WRAPPERS and el.tag != "p":
+            continue
+        groups = _groups(el)
+        split = any(kind != "run" for kind, _ in groups)
+        if not any(kind == "run" and _readable(run) for kind, run in groups):
+            continue
+        if not split:
+            if el.tag == "div" and el is not container:
+                el.tag = "p"
+                el.set(MADE, "1")
+            elif el is container and el.tag != "p":
+                _wrap_runs(el, groups)
+            continue
+        if el.tag == "p":
+            _split_p(el, groups)
+        else:
+            _wrap_runs(el, groups)
+
+
+def _fill(box: etree._Element, pieces: list[Piece]) -> None:
+    """Append pieces (texts and elements) to the end of box's content."""
+    last = box[-1] if len(box) else None
+    for piece in pieces:
+        if isinstance(piece, str):
+            if last is None:
+                box.text = (box.text or "") + piece
+            else:
+                last.tail = (last.tail or "") + piece
+        else:
+            piece.tail = None
+            box.append(piece)
+            last = piece
+
+
+def _detach(el: etree._Element) -> None:
+    """Empty an element: its text and children go (they live on in the groups)."""
+    el.text = None
+    for child in list(el):
+        child.tail = None
+        el.remove(child)
+
+
+def _wrap_runs(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> None:
+    _detach(el)
+    for kind, pieces in groups:
+        if kind == "break":
+            continue  # the <br><br> between paragraphs; the paragraphs now separate
+        if kind == "run" and _readable(pieces):
+            p = etree.SubElement(el, "p", {MADE: "1"})
+            _fill(p, pieces)
+        else:
+            _fill(el, pieces)
+
+
+def _split_p(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> None:
+    tail = el.tail
+    _detach(el)
+    runs = [pieces for kind, pieces in groups if kind != "break"]
+    _fill(el, runs[0])
+    last = el
+    for pieces in runs[1:]:
+        p = el.makeelement("p", dict(el.attrib))
+        p.set(MADE, "1")
+        _fill(p, pieces)
+        last.addnext(p)
+        last = p
+    last.tail = tail
+
+
 def find_container(doc: etree._Element) -> etree._Element | None:
     """The element holding the story's paragraphs."""
     marked = doc.xpath('.//*[@itemprop="articleBody" or @property="articleBody"]')
     if marked:
         return max(marked, key=lambda e: len(text_of(e)))
     scores: dict[etree._Element, float] = {}
-    for p in doc.iter("p", "li", "h2", "h3", "pre", "blockquote"):
-        if is_chrome(p) or in_chrome(p):
-            continue
-        text = text_of(p)
-        if len(text) < 25:
-            continue
-        link_text = sum(len(text_of(a)) for a in p.iter("a"))
-        if link_text > 0.5 * len(text):
-            continue
-        parent = p.getparent()
-        if parent is None:
-            continue
+
+    def credit(box: etree._Element | None, text: str, links: int) -> None:
+        """A paragraph of text in box: it scores for box and half for box's parent."""
+        if box is None or len(text) < 25 or links > 0.5 * len(text):
+            return
         score = 1 + min(len(text), 600) / 100 + text.count(",")
-        scores[parent] = scores.get(parent, 0) + score
-        grand = parent.getparent()
+        scores[box] = scores.get(box, 0) + score
+        grand = box.getparent()
         if grand is not None:
             scores[grand] = scores.get(grand, 0) + score / 2
+
+    for el in doc.iter("p", "li", "h2", "h3", "pre", "blockquote", *_TEXT_BOXES):
+        if is_chrome(el) or in_chrome(el):
+            continue
+        if el.tag not in _TEXT_BOXES:
+            credit(el.getparent(), text_of(el), sum(len(text_of(a)) for a in el.iter("a")))
+            continue
+        # A box's own loose text: one run alone is a div-paragraph (it counts for the box
+        # around it, like a <p>); runs beside blocks or <br><br>s are the box's paragraphs.
+        groups = _groups(el)
+        runs = [run for kind, run in groups if kind == "run"]
+        if len(groups) == 1 and runs and el.tag == "div":
+            credit(el.getparent(), _run_text(runs[0]), _link_chars(runs[0]))
+            continue
+        for run in runs:
+            credit(el, _run_text(run), _link_chars(run))
     if not scores:
         return None
     # A story body is inside <article> or <main> when the page has one: a small bonus.
@@ -209,6 +414,7 @@ def blocks(container: etree._Element, title: str = ""):
     """Yield the container's paragraph elements in order, skipping chrome and nested wrappers.
 
     A block that holds other blocks (a <li> of <p>s, a blockquote of <p>s) gives way to them.
+    Run split_paragraphs on the container first, so loose text has blocks of its own.
     """
     for el in container.iter(*PARAGRAPHS, "div"):
         if el is container:
@@ -218,6 +424,8 @@ def blocks(container: etree._Element, title: str = ""):
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
             continue
         text = text_of(el)
-        if not text or AD_TEXT.match(text) or (title and text == title and el.tag != "p"):
+        # The headline repeated in the body is a heading, unless the page wrote it as a <p>.
+        headline = title and text == title and (el.tag != "p" or el.get(MADE))
+        if not text or AD_TEXT.match(text) or headline:
             continue
         yield el, text

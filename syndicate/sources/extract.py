@@ -160,6 +160,7 @@ def _body(
     drop: list[etree._Element] = []
     seen: set[str] = set()
     pending_list = False
+    body.split_paragraphs(container)
     for el, text in body.blocks(container, title):
         lines = alsoread.match(el)
         if lines is None and pending_list:

@@ -54,8 +54,11 @@ def parse(text: str) -> lxml.html.HtmlElement:
     return doc
 
 
-def text_of(el: etree._Element) -> str:
-    """Visible text of an element: script-free, <br> and block edges as spaces, normalised."""
+def raw_text(el: etree._Element) -> str:
+    """Visible text of an element as written (not normalised), <br> and block edges as spaces.
+
+    Its tail is not included: that text belongs to the parent.
+    """
     parts: list[str] = []
 
     def walk(node: etree._Element) -> None:
@@ -74,7 +77,12 @@ def text_of(el: etree._Element) -> str:
             parts.append(" ")
 
     walk(el)
-    return norm("".join(parts))
+    return "".join(parts)
+
+
+def text_of(el: etree._Element) -> str:
+    """Visible text of an element: script-free, <br> and block edges as spaces, normalised."""
+    return norm(raw_text(el))
 
 
 # Class words that negate themselves ("no-share", "has-sidebar") say nothing about the element.
