@@ -152,6 +152,65 @@ def stories(
         click.echo(f"{len(found)} stories", err=True)
 
 
+@cli.group()
+def feeds() -> None:
+    """Build and check the feeds described in feeds/*.toml."""
+
+
+@feeds.command("build")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write here instead of [feeds] out (default public/feeds)",
+)
+@click.pass_context
+def feeds_build(ctx: click.Context, out: Path | None) -> None:
+    """Write every feed as RSS, Atom and JSON Feed, plus index.opml and autodiscovery.html."""
+    config, store = _open(ctx)
+    try:
+        report = pipeline.build_feeds(config, store, out)
+    finally:
+        store.close()
+    for line in report.failures:
+        click.echo(f"failed: {line}", err=True)
+    click.echo(report.summary())
+    ctx.exit(1 if report.failures else 0)
+
+
+@feeds.command("validate")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="check this directory instead of [feeds] out",
+)
+@click.pass_context
+def feeds_validate(ctx: click.Context, out: Path | None) -> None:
+    """Check the built feeds against the rules feed validators apply; list every problem."""
+    from syndicate.feeds.validate import validate_dir
+
+    config = load_config(ctx.obj)
+    out = out or config.feeds_out
+    checked, problems = validate_dir(out)
+    for line in problems:
+        click.echo(f"invalid: {line}", err=True)
+    click.echo(f"validated {checked} files: {len(problems)} problems")
+    ctx.exit(1 if problems else 0)
+
+
+@cli.command()
+@click.option("--host", help="address to listen on (default: [web] host)")
+@click.option("--port", type=click.IntRange(0, 65535), help="port (default: [web] port)")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web app alone: the built feeds at /feeds/…"""
+    from syndicate.web import serve_app
+
+    config = load_config(ctx.obj)
+    ctx.exit(
+        serve_app(config, host or config.web["host"], config.web["port"] if port is None else port)
+    )
+
+
 @cli.command()
 @click.option(
     "--dir",

@@ -38,6 +38,8 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         ),
         "timezone": Setting(str, "UTC", "IANA zone used for dates written without an offset"),
         "language": Setting(str, "en", "the site's main language (BCP 47)"),
+        "logo": Setting(str, "", "URL of the site's logo, shown by feed readers"),
+        "icon": Setting(str, "", "URL of the site's square icon (favicon), for feed readers"),
     },
     "store": {
         "url": Setting(
@@ -52,7 +54,16 @@ SETTINGS: dict[str, dict[str, Setting]] = {
     "web": {
         "host": Setting(str, "127.0.0.1", "address the web app listens on"),
         "port": Setting(int, 8080, "port the web app listens on"),
-        "public_url": Setting(str, "", "the base of every link in emails"),
+        "public_url": Setting(
+            str, "", "the base of every link in emails and feeds (default http://HOST:PORT)"
+        ),
+    },
+    "feeds": {
+        "out": Setting(str, "public/feeds", "where `feeds build` writes, relative to the project"),
+        "hub": Setting(str, "", "a WebSub hub URL: advertised in feeds and pinged on change"),
+        "probe_images": Setting(
+            bool, True, "ask image servers for size and type (RSS enclosures need a length)"
+        ),
     },
 }
 
@@ -130,6 +141,8 @@ class SiteConfig:
     url: str
     timezone: str
     language: str
+    logo: str = ""
+    icon: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -146,7 +159,19 @@ class Config:
     store_url: str
     mail_url: str
     web: dict[str, Any]
+    feeds: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
+
+    @property
+    def public_url(self) -> str:
+        """Where the web app is reached from outside, without a trailing slash."""
+        url = self.web.get("public_url") or f"http://{self.web['host']}:{self.web['port']}"
+        return url.rstrip("/")
+
+    @property
+    def feeds_out(self) -> Path:
+        """The directory `feeds build` writes to."""
+        return self.project / self.feeds.get("out", "public/feeds")
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -162,7 +187,7 @@ def _type_name(t: type | tuple[type, ...]) -> str:
     return names.get(t, t.__name__)
 
 
-def _check_value(where: str, key: str, value: Any, setting: Setting) -> str | None:
+def check_value(where: str, key: str, value: Any, setting: Setting) -> str | None:
     if isinstance(value, bool) and setting.type is not bool:
         return f"{where}: '{key}' must be {_type_name(setting.type)}, not {value!r}"
     if not isinstance(value, setting.type):
@@ -170,7 +195,7 @@ def _check_value(where: str, key: str, value: Any, setting: Setting) -> str | No
     return None
 
 
-def _unknown(where: str, key: str, known: list[str]) -> str:
+def unknown_key(where: str, key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
     return f"{where}: unknown key '{key}'{hint}"
@@ -223,7 +248,7 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
             continue
         if section not in SETTINGS:
             problems.append(
-                _unknown(where, section, [*SETTINGS, "sources"]).replace("key", "table")
+                unknown_key(where, section, [*SETTINGS, "sources"]).replace("key", "table")
             )
             continue
         if not isinstance(table, dict):
@@ -234,10 +259,10 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         for key, value in table.items():
             if key not in settings:
                 problems.append(
-                    _unknown(where, f"{section}.{key}", [f"{section}.{k}" for k in settings])
+                    unknown_key(where, f"{section}.{key}", [f"{section}.{k}" for k in settings])
                 )
                 continue
-            err = _check_value(where, f"{section}.{key}", value, settings[key])
+            err = check_value(where, f"{section}.{key}", value, settings[key])
             if err:
                 problems.append(err)
         for key, setting in settings.items():
@@ -268,6 +293,7 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         store_url=store_url,
         mail_url=values["mail"]["url"],
         web=values["web"],
+        feeds=values["feeds"],
         sources=sources,
     )
 
@@ -289,14 +315,14 @@ def _load_sources(
         for key, value in raw.items():
             if key not in SOURCE_SETTINGS:
                 problems.append(
-                    _unknown(
+                    unknown_key(
                         where,
                         f"sources.{name}.{key}",
                         [f"sources.{name}.{k}" for k in SOURCE_SETTINGS],
                     )
                 )
                 continue
-            err = _check_value(where, f"sources.{name}.{key}", value, SOURCE_SETTINGS[key])
+            err = check_value(where, f"sources.{name}.{key}", value, SOURCE_SETTINGS[key])
             if err:
                 problems.append(err)
             vals[key] = value

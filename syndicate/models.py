@@ -38,6 +38,17 @@ class Image:
 
 
 @dataclass
+class MediaInfo:
+    """What an image server said of one image: its type and size in bytes."""
+
+    url: str
+    type: str | None
+    length: int | None
+    status: int | None
+    checked_at: datetime
+
+
+@dataclass
 class Story:
     """A news story as gathered, identified by its canonical URL."""
 

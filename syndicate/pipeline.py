@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndicate.config import Config
 from syndicate.errors import ConfigError
 from syndicate.models import GatherReport
 from syndicate.sources import Progress, source_for
 from syndicate.store import Store
+
+if TYPE_CHECKING:  # the feed writers load only when feeds are built
+    from syndicate.feeds.build import BuildReport
 
 
 def gather(
@@ -27,4 +32,16 @@ def gather(
     report.crosslinks = store.resolve_crosslinks()
     report.finished = datetime.now(UTC)
     store.record_gather(",".join(names), report)
+    return report
+
+
+def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildReport:
+    """Write every feed of feeds/*.toml (default into the project's public/feeds)."""
+    from syndicate.feeds.build import build_feeds as build
+    from syndicate.feeds.websub import ping_hub
+
+    report = build(config, store, out)
+    hub = config.feeds.get("hub")
+    if hub and report.changed_urls:
+        report.failures += ping_hub(hub, report.changed_urls)
     return report

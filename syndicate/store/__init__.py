@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from syndicate.models import FetchState, GatherReport, Story
+from syndicate.models import FetchState, GatherReport, MediaInfo, Story
 
 
 class Store(Protocol):
@@ -25,12 +25,24 @@ class Store(Protocol):
         """Canonical URLs of every stored story."""
 
     def stories(
-        self, section: str | None = None, since: datetime | None = None, limit: int | None = None
+        self,
+        section: str | Iterable[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
     ) -> list[Story]:
         """Stored stories, newest first, with their cross-links."""
 
     def resolve_crosslinks(self) -> int:
         """Point every cross-link at its stored target (redirects, canonical URLs, titles)."""
+
+    def sections(self) -> dict[str, str]:
+        """Every stored section: slug → display name."""
+
+    def media(self, urls: Iterable[str]) -> dict[str, MediaInfo]:
+        """What is known of these image URLs (those probed before)."""
+
+    def save_media(self, infos: Iterable[MediaInfo]) -> None:
+        """Insert or replace what is known of some image URLs."""
 
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""

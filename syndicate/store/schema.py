@@ -110,3 +110,14 @@ gather_runs = Table(
     Column("failed", Integer, nullable=False),
     Column("crosslinks", Integer, nullable=False),
 )
+
+# What image servers said about lead images (feeds need a size and type for enclosures).
+media = Table(
+    "media",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("type", String(100)),
+    Column("length", Integer),
+    Column("status", Integer),  # HTTP status, or None when the server could not be reached
+    Column("checked_at", AwareDateTime, nullable=False),
+)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, delete, event, insert, or_, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.errors import ConfigError
-from syndicate.models import CrossLink, FetchState, GatherReport, Image, Story
+from syndicate.models import CrossLink, FetchState, GatherReport, Image, MediaInfo, Story
 from syndicate.store import schema as s
 
 
@@ -175,13 +175,21 @@ class SQLStore:
             return {r[0] for r in conn.execute(select(s.stories.c.url))}
 
     def stories(
-        self, section: str | None = None, since: datetime | None = None, limit: int | None = None
+        self,
+        section: str | Iterable[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
     ) -> list[Story]:
-        """Stored stories, newest first (undated ones by when first seen), with cross-links."""
+        """Stored stories, newest first (undated ones by when first seen), with cross-links.
+
+        ``section`` is one section's slug or several.
+        """
         t = s.stories
         q = select(t)
-        if section:
+        if isinstance(section, str):
             q = q.where(t.c.section == section)
+        elif section is not None:
+            q = q.where(t.c.section.in_(list(section)))
         if since:
             q = q.where(
                 or_(t.c.published >= since, (t.c.published.is_(None)) & (t.c.first_seen >= since))
@@ -245,6 +253,41 @@ class SQLStore:
                         .values(target_url=target)
                     )
         return len(rows)
+
+    def sections(self) -> dict[str, str]:
+        """Every stored section: slug → display name (the most common one)."""
+        t = s.stories
+        q = (
+            select(t.c.section, t.c.section_name, func.count())
+            .where(t.c.section.is_not(None))
+            .group_by(t.c.section, t.c.section_name)
+            .order_by(t.c.section, func.count().desc(), t.c.section_name)
+        )
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for slug, name, _ in conn.execute(q):
+                out.setdefault(slug, name or slug)
+        return out
+
+    def media(self, urls: Iterable[str]) -> dict[str, MediaInfo]:
+        """What is known of these image URLs (those probed before)."""
+        urls = list(dict.fromkeys(urls))
+        out: dict[str, MediaInfo] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(urls), 500):
+                q = select(s.media).where(s.media.c.url.in_(urls[i : i + 500]))
+                for r in conn.execute(q).mappings():
+                    out[r["url"]] = MediaInfo(**r)
+        return out
+
+    def save_media(self, infos: Iterable[MediaInfo]) -> None:
+        """Insert or replace what is known of some image URLs."""
+        rows = [asdict(i) for i in infos]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.media).where(s.media.c.url.in_([r["url"] for r in rows])))
+            conn.execute(insert(s.media), rows)
 
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""

@@ -1,0 +1,1 @@
+"""Feeds: definitions (spec), the neutral document, RSS/Atom/JSON writers, build, checks."""

@@ -1,0 +1,168 @@
+"""Feed definitions: feeds/*.toml, one feed per file, the file stem being its name."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syndicate.config import Setting, check_value, unknown_key
+from syndicate.errors import ConfigError
+
+FORMATS = ("rss", "atom", "json")
+EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+
+FEED_SETTINGS: dict[str, Setting] = {
+    "title": Setting(str, None, "the feed's title; {section} is the section's name", True),
+    "description": Setting(str, "", "a line saying what the feed carries"),
+    "sections": Setting((str, list), "all", '"all", or a list of section slugs'),
+    "entries": Setting(int, 50, "how many stories, newest first"),
+    "content": Setting(str, "full", '"full" (the whole story) or "summary"'),
+    "formats": Setting(list, list(FORMATS), 'any of "rss", "atom", "json"'),
+    "per_section": Setting(bool, False, "make one feed per section (like category feeds)"),
+}
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed as its file describes it (a per-section spec stands for many feeds)."""
+
+    name: str
+    title: str
+    description: str
+    sections: tuple[str, ...] | None  # None: every section
+    entries: int
+    content: str
+    formats: tuple[str, ...]
+    per_section: bool
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One concrete feed to build: a spec, narrowed to one section when per-section."""
+
+    spec: FeedSpec
+    path: str  # under the feeds directory, without extension: "all", "sections/world"
+    title: str
+    description: str
+    sections: tuple[str, ...] | None
+
+    def file(self, fmt: str) -> str:
+        """The path of this feed in one format, relative to the feeds directory."""
+        return self.path + EXTENSIONS[fmt]
+
+
+def load_feed_specs(project: Path) -> list[FeedSpec]:
+    """Read and validate every feeds/*.toml; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    specs = []
+    for path in sorted((project / "feeds").glob("*.toml")):
+        spec = _load_one(path, problems)
+        if spec is not None:
+            specs.append(spec)
+    if problems:
+        raise ConfigError(problems, "fix the feed file(s) named above and run again")
+    return specs
+
+
+def _load_one(path: Path, problems: list[str]) -> FeedSpec | None:
+    where = str(path)
+    name = path.stem
+    if not _NAME.match(name):
+        problems.append(
+            f"{where}: the file name {name!r} is the feed's name and URL; use lower-case "
+            "letters, digits, '-' and '_'"
+        )
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{where}: not valid TOML: {exc}")
+        return None
+    before = len(problems)
+    for key, value in data.items():
+        if key not in FEED_SETTINGS:
+            problems.append(unknown_key(where, key, list(FEED_SETTINGS)))
+            continue
+        err = check_value(where, key, value, FEED_SETTINGS[key])
+        if err:
+            problems.append(err)
+    if len(problems) > before:
+        return None
+    v: dict[str, Any] = {k: data.get(k, s.default) for k, s in FEED_SETTINGS.items()}
+    if not v["title"]:
+        problems.append(f"{where}: 'title' is required ({FEED_SETTINGS['title'].help})")
+    if not 1 <= v["entries"] <= 1000:
+        problems.append(f"{where}: 'entries' must be between 1 and 1000, not {v['entries']}")
+    if v["content"] not in ("full", "summary"):
+        problems.append(f"{where}: 'content' is {v['content']!r}; use 'full' or 'summary'")
+    bad = [f for f in v["formats"] if f not in FORMATS]
+    if bad or not v["formats"]:
+        problems.append(
+            f"{where}: 'formats' has {bad or 'nothing'}; use any of {', '.join(FORMATS)}"
+        )
+    sections = v["sections"]
+    if isinstance(sections, str):
+        if sections != "all":
+            problems.append(f"{where}: 'sections' is {sections!r}; use \"all\" or a list of slugs")
+        sections = None
+    elif not all(isinstance(x, str) and x for x in sections):
+        problems.append(f"{where}: 'sections' must list section slugs as strings")
+    if len(problems) > before:
+        return None
+    return FeedSpec(
+        name=name,
+        title=v["title"],
+        description=v["description"],
+        sections=tuple(sections) if sections is not None else None,
+        entries=v["entries"],
+        content=v["content"],
+        formats=tuple(f for f in FORMATS if f in v["formats"]),
+        per_section=v["per_section"],
+    )
+
+
+def expand(specs: list[FeedSpec], sections: dict[str, str]) -> list[Feed]:
+    """The concrete feeds: per-section specs become one feed per stored section.
+
+    ``sections`` maps each stored section slug to its display name.
+    """
+    feeds = []
+    for spec in specs:
+        if not spec.per_section:
+            feeds.append(
+                Feed(spec, spec.name, _fill(spec.title), _fill(spec.description), spec.sections)
+            )
+            continue
+        for slug in sorted(sections):
+            if spec.sections is not None and slug not in spec.sections:
+                continue
+            name = sections[slug] or slug
+            feeds.append(
+                Feed(
+                    spec,
+                    f"{spec.name}/{_safe(slug)}",
+                    _fill(spec.title, name),
+                    _fill(spec.description, name),
+                    (slug,),
+                )
+            )
+    return feeds
+
+
+def _fill(template: str, section: str = "all sections") -> str:
+    return template.replace("{section}", section)
+
+
+def _safe(slug: str) -> str:
+    """A section slug as a file name: never a path, never hidden."""
+    return re.sub(r"[^a-z0-9_-]+", "-", slug.lower()).strip("-") or "section"

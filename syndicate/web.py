@@ -1,0 +1,168 @@
+"""The web app (Starlette): the built feeds with conditional GET and gzip, and /healthz.
+
+Feeds are served from the files `feeds build` wrote, never rendered per request, so any
+static host could serve them too; this app adds what readers rely on: exact content
+types, a strong ETag per representation, Last-Modified, 304s, HEAD and gzip.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from syndicate.config import Config
+from syndicate.errors import SyndicateError
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
+_GZIP_MIN = 860  # below about one packet, compressing saves nothing
+
+
+@dataclass
+class _Cached:
+    key: tuple[int, int]  # (mtime_ns, size): a rewritten file is read again
+    body: bytes
+    etag: str
+    last_modified: str
+    gzipped: bytes | None = None
+
+
+class FeedFiles:
+    """Reads feed files from the build directory, with their validators, cached by mtime."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[Path, _Cached] = {}
+
+    def get(self, rel: str) -> _Cached | None:
+        """The file at ``rel`` under the root, or None when there is no such feed."""
+        path = (self.root / rel).resolve()
+        root = self.root.resolve()
+        if (
+            path.suffix not in CONTENT_TYPES
+            or path.name.startswith(".")
+            or root not in path.parents
+        ):
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(path)
+        if cached is None or cached.key != key:
+            body = path.read_bytes()
+            cached = _Cached(
+                key,
+                body,
+                f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+                formatdate(st.st_mtime, usegmt=True),
+            )
+            self._cache[path] = cached
+        return cached
+
+
+def create_app(config: Config) -> Starlette:
+    """The web app for a project. Later features add their routes here."""
+    files = FeedFiles(config.feeds_out)
+
+    async def feed(request: Request) -> Response:
+        rel = request.path_params["path"]
+        found = files.get(rel)
+        if found is None:
+            return PlainTextResponse(f"no feed at /feeds/{rel}\n", status_code=404)
+        use_gzip = len(found.body) >= _GZIP_MIN and _accepts_gzip(request)
+        etag = found.etag[:-1] + '-gz"' if use_gzip else found.etag
+        headers = {
+            "ETag": etag,
+            "Last-Modified": found.last_modified,
+            "Cache-Control": "public, max-age=300",
+            "Vary": "Accept-Encoding",
+        }
+        if _not_modified(request, found, etag):
+            return Response(status_code=304, headers=headers)
+        body = found.body
+        if use_gzip:
+            if found.gzipped is None:
+                found.gzipped = gzip.compress(found.body, mtime=0)  # same bytes every time
+            body = found.gzipped
+            headers["Content-Encoding"] = "gzip"
+        media_type = CONTENT_TYPES[Path(rel).suffix]
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=headers, media_type=media_type)
+        return Response(body, headers=headers, media_type=media_type)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    return Starlette(
+        routes=[
+            Route("/feeds/{path:path}", feed, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        ]
+    )
+
+
+def _accepts_gzip(request: Request) -> bool:
+    for part in request.headers.get("accept-encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params or float(q) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def _not_modified(request: Request, found: _Cached, etag: str) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when present; else If-Modified-Since."""
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        # Either representation's tag (plain or gzip) names the same content.
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or etag in tags or found.etag in tags
+    ims = request.headers.get("if-modified-since")
+    if ims:
+        try:
+            since = parsedate_to_datetime(ims)
+            modified = parsedate_to_datetime(found.last_modified)
+        except (TypeError, ValueError):
+            return False
+        return since.tzinfo is not None and modified <= since
+    return False
+
+
+def serve_app(config: Config, host: str, port: int) -> int:
+    """Run the web app with uvicorn until interrupted; return the exit status."""
+    import uvicorn
+
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise SyndicateError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+            "pick another port with --port, or stop what is using it",
+        ) from exc
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info"))
+    where = f"http://{host}:{sock.getsockname()[1]}/feeds/"
+    print(f"serving feeds from {config.feeds_out} on {where}", flush=True)
+    server.run(sockets=[sock])
+    return 0

@@ -1,0 +1,216 @@
+"""Feeds of hostile stories stay inert; the web app serves them as readers expect; WebSub."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from conftest import run_cli
+
+from syndicate.models import CrossLink, Image, Story
+
+HOSTILE = (
+    '<p onclick="steal()">Opening <a href="/2024/world/other-story/">relative link</a> and '
+    '<a href="javascript:alert(1)">a trap</a>.</p><script>alert("x")</script>'
+    '<p><img src="/img/inline.jpg" onerror="steal()"></p>'
+    '<iframe src="https://www.youtube.com/embed/abc"></iframe><style>body{}</style>'
+)
+
+
+def _project(tmp_path: Path, extra: str = "") -> Path:
+    project = tmp_path / "proj"
+    run_cli("init", str(project), "--site-url", "https://news.example.com/", check=0)
+    cfg = project / "syndicate.toml"
+    text = cfg.read_text().replace("probe_images = true", "probe_images = false")
+    cfg.write_text(text + extra)
+    from syndicate.config import load_config
+    from syndicate.store import open_store
+
+    store = open_store(load_config(project).store_url)
+    for i, section in enumerate(["world", "world", "sport"]):
+        store.save_story(
+            Story(
+                url=f"https://news.example.com/2024/{section}/story-{i}/",
+                title=f"Story {i} <b>bold</b> & co",
+                published=datetime(2024, 5, 1 + i, 9, 30, tzinfo=UTC),
+                author="Reporter" if i else None,
+                section=section,
+                section_name=section.title(),
+                tags=["Tag A"],
+                image=Image("https://cdn.example.com/a.jpg?w=800", "A caption"),
+                summary=f"Lede {i}",
+                body_text=["Opening relative link and a trap."],
+                body_html=HOSTILE,
+                also_read=[
+                    CrossLink("Other story", "https://news.example.com/2024/world/other/"),
+                    CrossLink("Elsewhere", "https://elsewhere.org/x", external=True),
+                ],
+                first_seen=datetime(2024, 5, 1, tzinfo=UTC),
+            )
+        )
+    store.resolve_crosslinks()
+    store.close()
+    return project
+
+
+def test_untrusted_html_stays_inert_and_links_become_absolute(tmp_path):
+    project = _project(tmp_path)
+    run_cli("feeds", "build", project=project, check=0)
+    out = project / "public" / "feeds"
+    for name in ("all.rss", "all.atom", "all.json", "sections/world.rss"):
+        raw = (out / name).read_text()
+        if name.endswith(".json"):
+            raw = " ".join(i["content_html"] for i in json.loads(raw)["items"])
+        text = raw.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+        assert "<script" not in text and "onclick" not in text and "onerror" not in text
+        assert "javascript:" not in text and "<iframe" not in text and "<style" not in text
+        assert 'href="https://news.example.com/2024/world/other-story/"' in text
+        assert 'src="https://news.example.com/img/inline.jpg"' in text
+        assert 'href="https://www.youtube.com/embed/abc"' in text  # the embed, as a link
+    assert run_cli("feeds", "validate", project=project).returncode == 0
+    # No size known (probing off): no RSS enclosure, but the image is still carried.
+    entry = feedparser.parse(str(out / "all.rss")).entries[0]
+    assert not entry.get("enclosures")
+    assert entry.media_content[0]["url"] == "https://cdn.example.com/a.jpg?w=800"
+    # Titles are text: markup in them is escaped, not interpreted.
+    assert entry.title == "Story 2 <b>bold</b> & co"
+
+
+def test_per_section_feeds_have_stable_paths_and_titles(tmp_path):
+    project = _project(tmp_path)
+    run_cli("feeds", "build", project=project, check=0)
+    out = project / "public" / "feeds"
+    world = feedparser.parse(str(out / "sections" / "world.atom"))
+    assert world.feed.title == "World"
+    assert [e.link for e in world.entries] == [
+        "https://news.example.com/2024/world/story-1/",
+        "https://news.example.com/2024/world/story-0/",
+    ]
+    sport = feedparser.parse(str(out / "sections" / "sport.rss"))
+    assert sport.feed.title == "Sport" and len(sport.entries) == 1
+
+
+@pytest.fixture
+def served(tmp_path):
+    """The project's web app run by `syndicate serve` on a free port: its base URL."""
+    project = _project(tmp_path)
+    run_cli("feeds", "build", project=project, check=0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syndicate", "--project", str(project), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        yield f"http://127.0.0.1:{match.group(1)}", project
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_web_app_serves_feeds_with_validators_gzip_and_head(served):
+    base, project = served
+    with httpx.Client(base_url=base) as client:
+        types = {
+            "all.rss": "application/rss+xml",
+            "all.atom": "application/atom+xml",
+            "all.json": "application/feed+json",
+            "sections/world.rss": "application/rss+xml",
+        }
+        for name, media_type in types.items():
+            r = client.get(f"/feeds/{name}", headers={"Accept-Encoding": "identity"})
+            assert r.status_code == 200
+            assert r.headers["content-type"].split(";")[0] == media_type
+            assert r.content == (project / "public" / "feeds" / name).read_bytes()
+        r = client.get("/feeds/all.rss", headers={"Accept-Encoding": "identity"})
+        etag, modified = r.headers["etag"], r.headers["last-modified"]
+        assert etag.startswith('"') and modified.endswith("GMT")
+        again = client.get("/feeds/all.rss", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        since = client.get(
+            "/feeds/all.rss",
+            headers={"If-Modified-Since": modified, "Accept-Encoding": "identity"},
+        )
+        assert since.status_code == 304
+        other = client.get("/feeds/all.rss", headers={"If-None-Match": '"other"'})
+        assert other.status_code == 200
+        head = client.head("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) == len(
+            (project / "public" / "feeds" / "all.atom").read_bytes()
+        )
+        raw = httpx.get(f"{base}/feeds/all.json", headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        plain = client.get("/feeds/all.json", headers={"Accept-Encoding": "identity"})
+        assert raw.headers["etag"] != plain.headers["etag"]  # one tag per representation
+        assert "Accept-Encoding" in raw.headers["vary"]
+        expected = (project / "public" / "feeds" / "all.json").read_bytes()
+        assert raw.content == expected  # httpx decodes; the wire was gzip
+        for missing in ("/feeds/nope.rss", "/feeds/../syndicate.toml", "/feeds/.manifest.json"):
+            assert client.get(missing).status_code == 404
+        assert client.get("/healthz").text == "ok\n"
+
+
+def test_gzip_is_real_on_the_wire(served):
+    base, project = served
+    with (
+        httpx.Client() as client,
+        client.stream("GET", f"{base}/feeds/all.rss", headers={"Accept-Encoding": "gzip"}) as r,
+    ):
+        wire = b"".join(r.iter_raw())
+    assert gzip.decompress(wire) == (project / "public" / "feeds" / "all.rss").read_bytes()
+    assert r.headers["etag"].endswith('-gz"')
+
+
+class _Hub(BaseHTTPRequestHandler):
+    pings: list[str] = []
+    status = 204
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.pings.append(self.rfile.read(length).decode())
+        self.send_response(self.status)
+        self.end_headers()
+
+
+def test_websub_hub_is_advertised_and_pinged_for_changed_feeds(tmp_path):
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{hub.server_address[1]}/hub"
+    try:
+        project = _project(tmp_path)
+        cfg = project / "syndicate.toml"
+        cfg.write_text(cfg.read_text().replace('hub = ""', f'hub = "{url}"'))
+        run_cli("feeds", "build", project=project, check=0)
+        first = list(_Hub.pings)
+        run_cli("feeds", "build", project=project, check=0)
+        assert _Hub.pings == first  # nothing changed: nobody is told
+        _Hub.status = 500
+        (project / "public" / "feeds" / ".manifest.json").unlink()
+        (project / "public" / "feeds" / "all.rss").unlink()
+        failed = run_cli("feeds", "build", project=project)
+    finally:
+        hub.shutdown()
+    assert len(first) == 9  # 3 feeds (all, world, sport) × 3 formats
+    assert all(p.startswith("hub.mode=publish&hub.url=http") for p in first)
+    assert failed.returncode == 1
+    assert "answered HTTP 500" in failed.stderr
+    out = project / "public" / "feeds"
+    assert f'<atom:link rel="hub" href="{url}"/>' in (out / "all.rss").read_text()
+    assert f'"url": "{url}"' in (out / "all.json").read_text()
