@@ -120,3 +120,66 @@ def test_a_loose_byline_and_date_are_not_paragraphs():
     )
     s = story(html)
     assert s.body_text == [P1, P2]
+
+
+# 3. ALSO READ: the link that carries the phrase, boxed lines, and sentences that are not.
+
+
+def _links(s) -> list[tuple[str, str | None]]:
+    return [(c.label, c.href) for c in s.also_read]
+
+
+def test_also_read_phrase_inside_the_link_keeps_the_link():
+    html = page(
+        f"<article><h1>{TITLE}</h1><p>{P1}</p>"
+        "<p><a href='/world/2024/03/01/mayor/'>ALSO READ: Mayor outlines plan</a></p>"
+        f"<p>{P2}</p></article>"
+    )
+    s = story(html)
+    assert _links(s) == [("Mayor outlines plan", "https://news.example/world/2024/03/01/mayor/")]
+    assert s.body_text == [P1, P2]
+
+
+def test_also_read_in_a_promo_or_related_box_is_found():
+    html = page(
+        f"<article><h1>{TITLE}</h1><p>{P1}</p>"
+        "<p class='related-story'>ALSO READ: <a href='/a/one/'>One</a></p>"
+        f"<p>{P2}</p>"
+        "<div class='inline-promo'>ALSO READ: <a href='/a/two/'>Two</a></div>"
+        f"<p>{P3}</p></article>"
+    )
+    s = story(html)
+    assert _links(s) == [
+        ("One", "https://news.example/a/one/"),
+        ("Two", "https://news.example/a/two/"),
+    ]
+    assert [c.after_paragraph for c in s.also_read] == [1, 2]
+    assert "ALSO READ" not in s.body_html
+
+
+def test_sentences_that_start_with_also_read_are_not_also_read():
+    fine_print = "Also, read the fine print: the levy ends in <a href='/a/levy/'>2026</a>."
+    report = "Also read <a href='/a/report/'>the auditor's report</a> published last week."
+    html = page(f"<article><h1>{TITLE}</h1><p>{P1}</p><p>{fine_print}</p><p>{report}</p></article>")
+    s = story(html)
+    assert s.also_read == []
+    assert s.body_text == [
+        P1,
+        "Also, read the fine print: the levy ends in 2026.",
+        "Also read the auditor's report published last week.",
+    ]
+
+
+def test_real_also_read_forms_are_still_found():
+    forms = [
+        "ALSO READ-<a href='/a/1/'>One</a>",
+        "ALSO READ: <a href='/a/2/'>Two</a>",
+        "Also Read | <a href='/a/3/'>Three</a>",
+        "<strong>ALSO READ</strong> – <a href='/a/4/'>Four</a>",
+        "READ ALSO: <a href='/a/5/'>Five</a>",
+        "Also&nbsp;read <a href='/a/6/'>Six</a>",
+    ]
+    html = page(f"<article><h1>{TITLE}</h1><p>{P1}</p>{paras(*forms)}<p>{P2}</p></article>")
+    s = story(html)
+    assert [c.label for c in s.also_read] == ["One", "Two", "Three", "Four", "Five", "Six"]
+    assert s.body_text == [P1, P2]

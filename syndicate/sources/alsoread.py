@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from syndicate.sources.html import text_of
+from syndicate.sources.html import norm, text_of
 
 # "ALSO READ-", "ALSO READ:", "Also Read |", "ALSO READ –", "READ ALSO:", "SEE ALSO:" …
+# The two words stand apart only by spaces or a hyphen ("ALSO-READ"): "Also, read the fine
+# print" is a sentence.
 _PREFIX = re.compile(
-    r"^\W{0,3}(also\W{1,3}read|read\W{1,3}also|see\s+also|also\s+see|also\s+watch|read\s+more"
+    r"^\W{0,3}(also[\s-]+read|read[\s-]+also|see\s+also|also\s+see|also\s+watch|read\s+more"
     r"|related\s+stor(?:y|ies)|related)\b\s*(?P<sep>[-–—:|>»•~]+)?\s*(?P<rest>.*)$",
     re.I | re.S,
 )
@@ -29,10 +31,36 @@ class AlsoReadLine:
     href: str | None
 
 
+def _label(text: str) -> bool:
+    """True when a text is the ALSO READ phrase alone (with its separator, if any)."""
+    m = _PREFIX.match(text)
+    return bool(m) and not m.group("rest").strip()
+
+
+def _entries(block: etree._Element) -> list[AlsoReadLine]:
+    """The linked entries of a block. A link may carry the phrase itself
+    ("<a>ALSO READ: Title</a>"): its title is what follows the phrase; a link that is only
+    the phrase (a label pointing at a topic page) is no entry."""
+    lines = []
+    for a in block.iter("a"):
+        href, text = (a.get("href") or "").strip(), text_of(a)
+        if not href or not text or _label(text):
+            continue
+        m = _PREFIX.match(text)
+        # "<a>Related stories about the budget</a>" is a title; "<a>ALSO READ: …</a>" is not.
+        if m and (m.group("sep") or re.match(r"also\b", m.group(1), re.I)):
+            text = m.group("rest").strip()
+        lines.append(AlsoReadLine(text, href))
+    return lines
+
+
 def match(block: etree._Element) -> list[AlsoReadLine] | None:
     """The entries of an ALSO READ block, an empty list for a bare heading, or None.
 
     A bare heading ("<p><strong>Also read:</strong></p>") announces a list that follows.
+    The phrase must be set off from what follows, as every real form is: by a separator,
+    by emphasis or capitals, as a heading, or with nothing but links after it. "Also read
+    <a>the report</a> published last week" is a sentence.
     """
     text = text_of(block)
     m = _PREFIX.match(text)
@@ -42,21 +70,17 @@ def match(block: etree._Element) -> list[AlsoReadLine] | None:
     if phrase in _WEAK and not m.group("sep"):
         return None
     rest = m.group("rest").strip()
-    links = [
-        a
-        for a in block.iter("a")
-        if a.get("href") and text_of(a) and not _PREFIX.match(text_of(a) + " :")
-    ]
-    emphasized = any(
-        _PREFIX.match(text_of(e) + " :") for e in block.iter("strong", "b", "em", "span")
-    )
+    links = _entries(block)
+    emphasized = any(_label(text_of(e)) for e in block.iter("strong", "b", "em", "span"))
+    marked = bool(m.group("sep") or emphasized or m.group(1).isupper() or block.tag.startswith("h"))
     if not rest:
         # The whole block is the phrase: a heading for a list, if it is styled as one.
-        return [] if (m.group("sep") or emphasized or block.tag.startswith("h")) else None
+        return [] if marked else None
     if len(rest) > _MAX_LABEL * max(1, len(links)):
         return None
     if links:
-        return [AlsoReadLine(text_of(a), a.get("href").strip()) for a in links]
-    if phrase in _WEAK or not (m.group("sep") or emphasized or m.group(1).isupper()):
+        only_links = norm(" ".join(line.title for line in links)) == rest
+        return links if marked or only_links else None
+    if phrase in _WEAK or not marked:
         return None
     return [AlsoReadLine(rest, None)]

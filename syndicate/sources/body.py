@@ -10,6 +10,7 @@ import re
 
 from lxml import etree
 
+from syndicate.sources import alsoread
 from syndicate.sources.html import BLOCKS, ancestors, classes, norm, raw_text, text_of
 
 # Blocks a reader reads as paragraphs of a story.
@@ -419,9 +420,13 @@ def blocks(container: etree._Element, title: str = ""):
     for el in container.iter(*PARAGRAPHS, "div"):
         if el is container:
             continue
-        if is_chrome(el) or in_chrome(el, container):
-            continue
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
+            continue
+        # An ALSO READ line is often boxed as a promo or a related teaser ("inline-promo",
+        # "related-story"): read it before such a box is put aside as furniture.
+        if (is_chrome(el) or in_chrome(el, container)) and (
+            any(_hidden(x) for x in (el, *ancestors(el, container))) or not alsoread.match(el)
+        ):
             continue
         text = text_of(el)
         # The headline repeated in the body is a heading, unless the page wrote it as a <p>.
