@@ -183,3 +183,33 @@ def test_real_also_read_forms_are_still_found():
     s = story(html)
     assert [c.label for c in s.also_read] == ["One", "Two", "Three", "Four", "Five", "Six"]
     assert s.body_text == [P1, P2]
+
+
+# 8. body_html holds exactly the paragraphs of body_text, plus the story's pictures.
+
+
+def test_body_html_matches_body_text_when_the_container_is_the_article():
+    html = page(
+        f"<article><h1>{TITLE}</h1>"
+        "By <a href='/author/jane/'>Jane Roe</a> <time>March 2, 2024</time>"
+        f"<figure><img src='/img/lead.jpg'><figcaption>The hall.</figcaption></figure>"
+        f"<p>{P1}</p><p><b>ALSO READ</b></p>"
+        "<ul><li><a href='/a/one/'>One</a></li><li><a href='/a/two/'>Two</a></li></ul>"
+        f"<p>{P2}</p>"
+        '<blockquote class="twitter-tweet"><p lang="en">A post on the vote, quoted whole '
+        "by the page as an embed.</p>&mdash; Someone (@someone) "
+        "<a href='https://twitter.com/x/status/1'>March 2, 2024</a></blockquote>"
+        '<blockquote class="instagram-media" data-instgrm-permalink="https://instagr.am/p/1">'
+        "<div><p>A photo of the vote, posted by the council on its own account.</p></div>"
+        f"</blockquote><p>{P3}</p></article>"
+    )
+    s = story(html)
+    assert s.body_text == [P1, P2, P3]
+    assert [c.label for c in s.also_read] == ["One", "Two"]
+    h = s.body_html
+    for leak in (TITLE, "Jane", "March 2", "<ul", "ALSO READ", "quoted whole", "A photo"):
+        assert leak not in h, leak
+    assert h.replace("\n", "") == (
+        '<figure><img src="https://news.example/img/lead.jpg">'
+        f"<figcaption>The hall.</figcaption></figure><p>{P1}</p><p>{P2}</p><p>{P3}</p>"
+    )

@@ -106,6 +106,22 @@ def _has_article_body(el: etree._Element) -> bool:
     return bool(el.xpath(f'.//*[@itemprop="{_ARTICLE_BODY}" or @property="{_ARTICLE_BODY}"]'))
 
 
+# A social post embedded as a blockquote that the platform's script turns into a card
+# (class "twitter-tweet", "instagram-media", "tiktok-embed", "reddit-embed-bq"): someone
+# else's words quoted whole, not the story's text.
+_EMBED = re.compile(
+    r"tweet|twitter|instagram|instgrm|tiktok|facebook|fb-|reddit|threads|bluesky|mastodon"
+    r"|embed"
+)
+
+
+def is_embed(el: etree._Element) -> bool:
+    """True for a social-media embed blockquote."""
+    return el.tag == "blockquote" and (
+        bool(_EMBED.search(classes(el))) or el.get("data-instgrm-permalink") is not None
+    )
+
+
 def _hidden(el: etree._Element) -> bool:
     return el.get("aria-hidden") == "true" or el.get("hidden") is not None
 
@@ -118,7 +134,7 @@ def is_chrome(el: etree._Element) -> bool:
         return True
     if el.get("role") in ("navigation", "complementary", "banner", "contentinfo"):
         return True
-    if _hidden(el):
+    if _hidden(el) or is_embed(el):
         return True
     return not is_region(el) and bool(CHROME.search(_words(el)))
 

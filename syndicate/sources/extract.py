@@ -156,8 +156,8 @@ def _body(
     container: etree._Element, title: str, page_url: str, site: SiteContext
 ) -> tuple[list[str], list[CrossLink], str]:
     paragraphs: list[str] = []
+    kept: list[etree._Element] = []
     links: list[CrossLink] = []
-    drop: list[etree._Element] = []
     seen: set[str] = set()
     pending_list = False
     body.split_paragraphs(container)
@@ -171,8 +171,8 @@ def _body(
         if lines is None:
             pending_list = False
             paragraphs.append(text)
+            kept.append(el)
             continue
-        drop.append(el)
         pending_list = pending_list or not lines
         for line in lines:
             link = _crosslink(line, page_url, site, len(paragraphs))
@@ -180,7 +180,7 @@ def _body(
             if link.label and key not in seen:
                 seen.add(key)
                 links.append(link)
-    return paragraphs, links, _body_html(container, drop, page_url, site)
+    return paragraphs, links, _body_html(container, kept, page_url, site)
 
 
 def _crosslink(
@@ -199,22 +199,41 @@ def _crosslink(
     return CrossLink(label=line.title, after_paragraph=after)
 
 
+# Marks set on the page for the copy that becomes body_html, removed again after copying.
+_KEEP, _MEDIA = "data-syndicate-keep", "data-syndicate-media"
+# Pictures, tables and embeds that body_html carries beside the paragraphs.
+_MEDIA_TAGS = ("img", "figure", "picture", "table", "iframe")
+
+
 def _body_html(
-    container: etree._Element, drop: list[etree._Element], page_url: str, site: SiteContext
+    container: etree._Element, kept: list[etree._Element], page_url: str, site: SiteContext
 ) -> str:
-    """The body as sanitized HTML: chrome and ALSO READ lines out, links absolute."""
-    for e in drop:
-        e.set("data-syndicate-drop", "1")
+    """The body as sanitized HTML: the paragraphs of body_text, and nothing else but the
+    pictures, tables and allowed embeds among them; links absolute.
+
+    Built from what was kept rather than by removing what is not, so what body_text left
+    out (the headline and byline of an <article> container, ALSO READ lines and the list
+    that held them, a tweet's text, loose dates) cannot reach the HTML either.
+    """
+    marked: list[etree._Element] = []
+    for el in kept:
+        el.set(_KEEP, "1")
+        marked.append(el)
+    for el in container.iter(*_MEDIA_TAGS):
+        if _media_ok(el, container, page_url, site):
+            el.set(_MEDIA, "1")
+            marked.append(el)
     box = copy.deepcopy(container)
-    for e in drop:
-        del e.attrib["data-syndicate-drop"]
-    for el in list(box.iter()):
-        if el is not box and el.getparent() is not None and _unwanted(el, page_url, site):
-            el.drop_tree()
-    box.make_links_absolute(page_url, resolve_base_href=False)
-    raw = (box.text or "") + "".join(
-        etree.tostring(c, encoding="unicode", method="html") for c in box
-    )
+    for el in marked:
+        el.attrib.pop(_KEEP, None)
+        el.attrib.pop(_MEDIA, None)
+    _prune(box, page_url, site)
+    for el in box.iter():
+        if el.attrib.pop(_KEEP, None) and el.tag == "div":
+            el.tag = "p"  # a block of body_text written as a <div>: a paragraph here too
+        el.attrib.pop(_MEDIA, None)
+    box.make_links_absolute(page_url, resolve_base_href=False, handle_failures="discard")
+    raw = "".join(etree.tostring(c, encoding="unicode", method="html") for c in box)
     tags = _ALLOWED_TAGS | ({"iframe"} if site.iframe_hosts else set())
     attrs = {
         "a": {"href", "title"},
@@ -236,14 +255,54 @@ def _body_html(
     return "\n".join(line.strip() for line in cleaned.splitlines() if line.strip())
 
 
-def _unwanted(el: etree._Element, page_url: str, site: SiteContext) -> bool:
-    """True for what a sanitized body leaves out: ALSO READ lines, chrome, foreign iframes."""
-    if el.get("data-syndicate-drop") or (body.is_chrome(el) and el.tag != "figure"):
-        return True
+def _media_ok(
+    el: etree._Element, container: etree._Element, page_url: str, site: SiteContext
+) -> bool:
+    """True for a picture, table or embed of the story (not of a share bar or a teaser)."""
     if el.tag == "iframe":
-        return host_of(urljoin(page_url, el.get("src", ""))) not in site.iframe_hosts
-    # Ad labels ("Advertisement") that sit in the body as bare text blocks.
-    return el.tag not in ("img", "br", "hr") and bool(body.AD_TEXT.match(text_of(el) or "-"))
+        return _iframe_ok(el, page_url, site)
+    if el.tag in ("figure", "picture"):
+        if not any(
+            _media_ok(x, container, page_url, site) for x in el.iter("img", "iframe") if x is not el
+        ):
+            return False
+    elif body.is_chrome(el):
+        return False
+    return not body.in_chrome(el, container, keep=("figure",))
+
+
+def _iframe_ok(el: etree._Element, page_url: str, site: SiteContext) -> bool:
+    src = canonical_url(el.get("src"), page_url)
+    return src is not None and host_of(src) in site.iframe_hosts
+
+
+def _prune(box: etree._Element, page_url: str, site: SiteContext) -> None:
+    """Keep in box only the marked blocks and media and the wrappers around them."""
+    for child in list(box):
+        if child.get(_KEEP) or child.get(_MEDIA):
+            _clean_inside(child, page_url, site)
+        elif any(d.get(_KEEP) or d.get(_MEDIA) for d in child.iterdescendants()):
+            _prune(child, page_url, site)
+        else:
+            child.drop_tree()
+    # A wrapper's own loose text is no paragraph of body_text (split_paragraphs gave every
+    # readable run a <p>); what is left is a byline, a date or whitespace.
+    if box.text and box.text.strip():
+        box.text = None
+    for child in box:
+        if child.tail and child.tail.strip():
+            child.tail = None
+
+
+def _clean_inside(el: etree._Element, page_url: str, site: SiteContext) -> None:
+    """Inside a kept block: embeds from hosts not allowed and ad labels go."""
+    for x in list(el.iterdescendants()):
+        if x.getparent() is None:
+            continue
+        if (x.tag == "iframe" and not _iframe_ok(x, page_url, site)) or (
+            x.tag not in ("img", "br", "hr") and body.AD_TEXT.match(text_of(x) or "-")
+        ):
+            x.drop_tree()
 
 
 def _has_byline(doc: etree._Element) -> bool:
