@@ -213,3 +213,34 @@ def test_body_html_matches_body_text_when_the_container_is_the_article():
         '<figure><img src="https://news.example/img/lead.jpg">'
         f"<figcaption>The hall.</figcaption></figure><p>{P1}</p><p>{P2}</p><p>{P3}</p>"
     )
+
+
+# 4. og:type=article on a static page (Yoast sets it everywhere) does not make a story.
+
+YOAST_GRAPH = (
+    '<script type="application/ld+json">{"@context":"https://schema.org","@graph":['
+    '{"@type":"WebPage","@id":"https://news.example/about/","name":"About us",'
+    '"datePublished":"2020-01-01T00:00:00+00:00"},'
+    '{"@type":"WebSite","@id":"https://news.example/#website","name":"Daily Example"},'
+    '{"@type":"Organization","@id":"https://news.example/#org","name":"Daily Example"}'
+    "]}</script>"
+)
+
+
+def test_static_page_with_og_type_article_and_a_webpage_graph_is_not_a_story():
+    about = paras(P1, P2, P3)
+    for body_html in (
+        f"<h1>About us</h1><div class='entry-content'>{about}</div>",
+        f"<article class='page type-page'><h1>About us</h1>{about}</article>",
+    ):
+        html = page(body_html, head=YOAST_GRAPH, body_attrs=" class='page-template-default'")
+        result = extract("https://news.example/about/", html, CTX)
+        assert result.story is None, body_html
+
+
+def test_a_post_with_a_webpage_graph_and_a_date_is_a_story():
+    date = '<meta property="article:published_time" content="2024-03-02T10:00:00+00:00">'
+    html = page(f"<h1>{TITLE}</h1><div>{paras(P1, P2)}</div>", head=YOAST_GRAPH + date)
+    assert story(html, url="https://news.example/council-votes-budget/").body_text == [P1, P2]
+    html = page(f"<article><h1>{TITLE}</h1>{paras(P1, P2)}</article>", head=YOAST_GRAPH)
+    assert story(html, url="https://news.example/council-votes-budget/").body_text == [P1, P2]

@@ -76,16 +76,17 @@ def extract(
     # An article declares itself (JSON-LD, og:type), is marked up as one (an <article> with
     # its own h1, a schema.org articleBody), or reads like one: a long body with a byline,
     # a dated URL or a date from the sitemap.
-    marked = bool(doc.xpath("//article[.//h1] | //*[@itemprop='articleBody']"))
+    marked = _story_markup(doc)
+    dated_url = re.search(r"/(19|20)\d\d/", url) is not None
     looks_like = (words >= 40 and marked) or (
-        words >= 80
-        and (
-            published_hint is not None
-            or _has_byline(doc)
-            or re.search(r"/(19|20)\d\d/", url) is not None
-        )
+        words >= 80 and (published_hint is not None or _has_byline(doc) or dated_url)
     )
-    if not (d.article or looks_like):
+    declared = d.article
+    if declared and d.json_ld and not d.ld_article:
+        # SEO plugins (Yoast) set og:type=article on every page, /about/ and /contact/ too,
+        # while their JSON-LD says WebPage: a story needs a date or article markup then.
+        declared = bool(d.published or published_hint or dated_url or _story_markup(doc))
+    if not (declared or looks_like):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
     published = parse_date(d.published, site.tz) or published_hint or _visible_date(doc, site.tz)
     section, section_name = _section(doc, d, url)
@@ -303,6 +304,14 @@ def _clean_inside(el: etree._Element, page_url: str, site: SiteContext) -> None:
             x.tag not in ("img", "br", "hr") and body.AD_TEXT.match(text_of(x) or "-")
         ):
             x.drop_tree()
+
+
+def _story_markup(doc: etree._Element) -> bool:
+    """True when the page marks up a story: a schema.org articleBody, or an <article> with
+    its own headline that is not a static page (WordPress classes those "type-page")."""
+    if doc.xpath("//*[@itemprop='articleBody' or @property='articleBody']"):
+        return True
+    return any("type-page" not in classes(a).split() for a in doc.xpath("//article[.//h1]"))
 
 
 def _has_byline(doc: etree._Element) -> bool:

@@ -89,6 +89,10 @@ class Declared:
     image_caption: str | None = None
     url: str | None = None
     site_name: str = ""
+    # The page has JSON-LD, and whether an Article-type node is in it: a graph that says
+    # only WebPage outweighs an og:type=article that SEO plugins put on every page.
+    json_ld: bool = False
+    ld_article: bool = False
 
 
 def _walk(node: Any):
@@ -149,8 +153,9 @@ def read_declared(doc: etree._Element) -> Declared:
     nodes = _json_ld(doc)
     ids = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     art = next((n for n in nodes if _types(n) & ARTICLE_TYPES), None)
+    d.json_ld = bool(nodes)
     if art:
-        d.article = True
+        d.article = d.ld_article = True
         d.headline = clean(art.get("headline") or art.get("name"))
         d.description = clean(art.get("description"))
         d.published = art.get("datePublished") or art.get("dateCreated")
