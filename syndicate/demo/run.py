@@ -47,6 +47,8 @@ def run_demo(directory: Path) -> int:
         try:
             with progress_for_terminal() as progress:
                 report = pipeline.gather(config, store, progress)
+            # Built while the sample site still answers, so image sizes can be asked.
+            built = pipeline.build_feeds(config, store)
             stories = store.stories()
         finally:
             store.close()
@@ -64,9 +66,14 @@ def run_demo(directory: Path) -> int:
         for link in story.also_read:
             mark = " (external)" if link.external else ""
             click.echo(f"  {'':10}  {'':9}   also read: {link.label}{mark}")
+    click.echo(built.summary())
     click.echo(f"\nproject: {directory}/  store: {config.store_url}")
-    click.echo(f"look: syndicate --project {directory} stories --json")
-    return 1 if report.failed else 0
+    click.echo(f"feeds:   {config.feeds_out}/ (all.rss, all.atom, all.json, sections/, index.opml)")
+    click.echo(f"look:    syndicate --project {directory} stories --json")
+    click.echo(
+        f"serve:   syndicate --project {directory} serve   # then {config.public_url}/feeds/"
+    )
+    return 1 if report.failed or built.failures else 0
 
 
 def serve_forever(port: int) -> int:

@@ -62,28 +62,30 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
             "run 'syndicate init' for a starter, or add feeds/all.toml",
         )
     feeds = expand(specs, store.sections())
-    chosen = {f.path: _stories(store, f) for f in feeds}
-    images = [s.image.url for stories in chosen.values() for s in stories if s.image]
     sources = list(config.sources.values())
-    media = known_media(
-        store,
-        images,
-        probe=bool(config.feeds.get("probe_images", True)),
-        allow_private=any(s.allow_private for s in sources),
-        user_agent=sources[0].user_agent if sources else "syndicate",
-    )
     out.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out)
     manifest: dict[str, Any] = {"version": 1, "feeds": {}}
     report = BuildReport(feeds=len(feeds))
     for feed in feeds:
-        stories = chosen[feed.path]
-        fingerprint = _fingerprint(config, feed, stories, media)
+        # The cheap keys decide whether anything is rendered at all: a rebuild with nothing
+        # new reads no story bodies. Image sizes are not in them: they only change when an
+        # image is first seen, that is with a story that changes the keys anyway.
+        keys = store.story_keys(feed.sections, feed.spec.entries)
+        fingerprint = _fingerprint(config, feed, keys)
         previous = old["feeds"].get(feed.path)
         report.files += len(feed.spec.formats)
         if previous and previous["fingerprint"] == fingerprint and _intact(out, previous):
             manifest["feeds"][feed.path] = previous
             continue
+        stories = _stories(store, feed)
+        media = known_media(
+            store,
+            [s.image.url for s in stories if s.image],
+            probe=bool(config.feeds.get("probe_images", True)),
+            allow_private=any(s.allow_private for s in sources),
+            user_agent=sources[0].user_agent if sources else "syndicate",
+        )
         channel = _channel(config, feed, stories, media)
         files = {}
         for fmt in feed.spec.formats:
@@ -135,19 +137,15 @@ def _order(story: Story) -> tuple:
     return (not dated, -moment.timestamp(), story.url)
 
 
-def _fingerprint(
-    config: Config,
-    feed: Feed,
-    stories: list[Story],
-    media: Media,
-) -> str:
+def _fingerprint(config: Config, feed: Feed, keys: list[list]) -> str:
+    """A hash of everything that goes into a feed's files."""
     data = {
         "v": __version__,
         "feed": [feed.path, feed.title, feed.description, asdict(feed.spec)],
         "site": asdict(config.site),
         "public": config.public_url,
         "hub": config.feeds.get("hub", ""),
-        "stories": [[asdict(s), media.get(s.image.url) if s.image else None] for s in stories],
+        "stories": keys,
     }
     text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

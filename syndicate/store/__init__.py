@@ -24,6 +24,11 @@ class Store(Protocol):
     def story_urls(self) -> set[str]:
         """Canonical URLs of every stored story."""
 
+    def story_keys(
+        self, section: str | Iterable[str] | None = None, limit: int | None = None
+    ) -> list[list]:
+        """What tells a change in the stories ``stories()`` would return (no bodies read)."""
+
     def stories(
         self,
         section: str | Iterable[str] | None = None,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -68,6 +69,17 @@ stories = Table(
     Column("content_hash", String(64), nullable=False),
     Column("first_seen", AwareDateTime, nullable=False, index=True),
     Column("updated_at", AwareDateTime, nullable=False),
+)
+
+# Covers "the latest N of these sections" and the list of sections without reading bodies.
+Index(
+    "ix_stories_listing",
+    stories.c.section,
+    stories.c.section_name,
+    stories.c.published,
+    stories.c.first_seen,
+    stories.c.url,
+    stories.c.id,
 )
 
 crosslinks = Table(

@@ -6,8 +6,20 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,6 +66,7 @@ class SQLStore:
 
     def __init__(self, url: str) -> None:
         shown = _shown(url)
+        self._keys_queries: dict[tuple[bool, bool], Any] = {}
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
@@ -75,6 +88,10 @@ class SQLStore:
 
     def _migrate(self) -> None:
         s.metadata.create_all(self.engine)
+        # create_all adds missing tables, not indexes added to existing ones later.
+        for table in s.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
             row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema")).first()
             if row is None:
@@ -174,18 +191,60 @@ class SQLStore:
         with self.engine.connect() as conn:
             return {r[0] for r in conn.execute(select(s.stories.c.url))}
 
-    def stories(
-        self,
-        section: str | Iterable[str] | None = None,
-        since: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Story]:
-        """Stored stories, newest first (undated ones by when first seen), with cross-links.
-
-        ``section`` is one section's slug or several.
+    def story_keys(
+        self, section: str | Iterable[str] | None = None, limit: int | None = None
+    ) -> list[list]:
+        """For the stories ``stories()`` would return, in its order, what tells a change:
+        [url, content hash, first seen, section name, [cross-link targets]]. Cheap: no bodies.
         """
+        sections = [section] if isinstance(section, str) else section
+        shape = (sections is not None, limit is not None)
+        if shape not in self._keys_queries:
+            self._keys_queries[shape] = self._story_keys_query(*shape)
+        params: dict = {"limit": limit} if limit is not None else {}
+        if sections is not None:
+            params["sections"] = list(sections)
+        rows: dict[str, list] = {}
+        with self.engine.connect() as conn:
+            result = conn.execute(self._keys_queries[shape], params)
+            for story_id, url, digest, first_seen, name, position, target in result:
+                row = rows.setdefault(story_id, [url, digest, str(first_seen), name, []])
+                if position is not None:  # a story without cross-links joins one empty row
+                    row[4].append(target)
+        return list(rows.values())
+
+    @staticmethod
+    def _story_keys_query(by_section: bool, limited: bool):
+        """One query for story_keys, built once per shape and reused with parameters:
+        the chosen ids joined back to their rows and cross-links."""
+        t, c = s.stories, s.crosslinks
+        ids = select(t.c.id)
+        if by_section:
+            ids = ids.where(t.c.section.in_(bindparam("sections", expanding=True)))
+        ids = ids.order_by(
+            t.c.published.is_(None), t.c.published.desc(), t.c.first_seen.desc(), t.c.url
+        )
+        if limited:
+            ids = ids.limit(bindparam("limit", type_=Integer))
+        chosen = ids.subquery()
+        return (
+            select(t.c.id, t.c.url, t.c.content_hash, t.c.first_seen, t.c.section_name)
+            .add_columns(c.c.position, c.c.target_url)
+            .join(chosen, chosen.c.id == t.c.id)
+            .outerjoin(c, c.c.story_id == t.c.id)
+            .order_by(
+                t.c.published.is_(None),
+                t.c.published.desc(),
+                t.c.first_seen.desc(),
+                t.c.url,
+                c.c.position,
+            )
+        )
+
+    def _listing(self, section, since: datetime | None, limit: int | None):
+        """The ids of stories, newest first (undated last, by when first seen)."""
         t = s.stories
-        q = select(t)
+        q = select(t.c.id)
         if isinstance(section, str):
             q = q.where(t.c.section == section)
         elif section is not None:
@@ -197,12 +256,30 @@ class SQLStore:
         q = q.order_by(
             t.c.published.is_(None), t.c.published.desc(), t.c.first_seen.desc(), t.c.url
         )
-        if limit:
-            q = q.limit(limit)
+        return q.limit(limit) if limit else q
+
+    def stories(
+        self,
+        section: str | Iterable[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Story]:
+        """Stored stories, newest first (undated ones by when first seen), with cross-links.
+
+        ``section`` is one section's slug or several.
+        """
+        t = s.stories
+        # Pick the ids first (the listing index covers this), then read only those rows:
+        # sorting whole rows, bodies and all, is what makes "the latest 50" slow.
+        q = self._listing(section, since, limit)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(q).mappings())
+            ids = [r[0] for r in conn.execute(q)]
+            found = {}
+            for i in range(0, len(ids), 500):
+                for r in conn.execute(select(t).where(t.c.id.in_(ids[i : i + 500]))).mappings():
+                    found[r["id"]] = r
+            rows = [found[i] for i in ids if i in found]
             links: dict[str, list[CrossLink]] = {}
-            ids = [r["id"] for r in rows]
             for i in range(0, len(ids), 500):
                 for c in conn.execute(
                     select(s.crosslinks)
