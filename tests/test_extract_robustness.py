@@ -244,3 +244,30 @@ def test_a_post_with_a_webpage_graph_and_a_date_is_a_story():
     assert story(html, url="https://news.example/council-votes-budget/").body_text == [P1, P2]
     html = page(f"<article><h1>{TITLE}</h1>{paras(P1, P2)}</article>", head=YOAST_GRAPH)
     assert story(html, url="https://news.example/council-votes-budget/").body_text == [P1, P2]
+
+
+# 5. The visible date is the story's, not the top bar's or a sidebar teaser's.
+
+TICKER = "<div class='topbar'><span class='today-date'>Saturday, 28 November 2026</span></div>"
+SIDEBAR = (
+    "<aside><article><time datetime='2025-01-01T09:00:00'>1 January 2025</time></article></aside>"
+)
+
+
+def test_visible_date_comes_from_the_story_not_the_top_bar_or_sidebar():
+    html = page(
+        f"{TICKER}<div class='wrap'><h1>{TITLE}</h1>"
+        "<div class='meta'><span class='post-date'>March 2, 2024</span></div>"
+        f"<div class='content'>{paras(P1, P2)}</div></div>{SIDEBAR}"
+    )
+    assert story(html).published.isoformat() == "2024-03-02T00:00:00+05:30"
+
+
+def test_a_top_bar_date_alone_is_no_date():
+    html = page(f"{TICKER}<article><h1>{TITLE}</h1>{paras(P1, P2)}</article>{SIDEBAR}")
+    assert story(html).published is None
+
+
+def test_time_without_datetime_is_read_from_its_text():
+    html = page(f"<article><h1>{TITLE}</h1><time>March 2, 2024</time>{paras(P1, P2)}</article>")
+    assert story(html).published.isoformat() == "2024-03-02T00:00:00+05:30"

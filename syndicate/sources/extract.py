@@ -88,7 +88,11 @@ def extract(
         declared = bool(d.published or published_hint or dated_url or _story_markup(doc))
     if not (declared or looks_like):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
-    published = parse_date(d.published, site.tz) or published_hint or _visible_date(doc, site.tz)
+    published = (
+        parse_date(d.published, site.tz)
+        or published_hint
+        or _visible_date(doc, container, title, site.tz)
+    )
     section, section_name = _section(doc, d, url)
     story = Story(
         url=canonical,
@@ -438,15 +442,54 @@ def _lede(doc: etree._Element, title: str) -> str | None:
     return None
 
 
-def _visible_date(doc: etree._Element, tz: tzinfo) -> datetime | None:
-    for t in doc.iter("time"):
-        dt = parse_date(t.get("datetime"), tz) if t.get("datetime") else None
-        if dt:
-            return dt
-    for el in doc.xpath('.//*[contains(@class, "date") and not(ancestor::article[2])]'):
-        if any(a.tag in ("aside", "footer", "nav") for a in ancestors(el)):
+def _visible_date(
+    doc: etree._Element, container: etree._Element | None, title: str, tz: tzinfo
+) -> datetime | None:
+    """The date shown with the story: a <time> (its datetime, else its text) or a "date"
+    element, looked for only around the story.
+
+    The story's region is its <article>, else the body container and the headline's
+    surroundings (its parent and grandparent): a date ticker in the top bar ("Saturday,
+    28 November 2026") or a teaser's date in the sidebar is not the story's date.
+    """
+    regions: list[etree._Element] = []
+    story = None
+    if container is not None:
+        story = next(container.iterancestors("article"), None)
+        if container.tag == "article":
+            story = container
+    if story is not None:
+        regions.append(story)
+    else:
+        if container is not None:
+            regions.append(container)
+        h1 = next((h for h in doc.iter("h1") if text_of(h) == title), None)
+        if h1 is None:
+            h1 = next(doc.iter("h1"), None)
+        near = list(ancestors(h1))[:2] if h1 is not None else []
+        regions += [a for a in near if a.tag not in ("html", "body")]
+    candidates: list[etree._Element] = []
+    for region in regions:
+        candidates += [t for t in region.iter("time") if t not in candidates]
+    for region in regions:
+        candidates += [
+            e for e in region.xpath('.//*[contains(@class, "date")]') if e not in candidates
+        ]
+    for el in candidates:
+        if _aside_story(el, regions):
             continue
-        dt = parse_visible_date(text_of(el), tz)
+        if el.tag == "time" and el.get("datetime"):
+            dt = parse_date(el.get("datetime"), tz)
+        else:
+            dt = parse_visible_date(text_of(el), tz)
         if dt:
             return dt
     return None
+
+
+def _aside_story(el: etree._Element, regions: list[etree._Element]) -> bool:
+    """True for a date that belongs to something else: a teaser <article> inside the
+    region, a sidebar, a comment, a related box."""
+    if body.is_furniture(el) or body.in_chrome(el, furniture=True):
+        return True
+    return any(a.tag == "article" and a not in regions for a in ancestors(el))
