@@ -271,3 +271,85 @@ def test_a_top_bar_date_alone_is_no_date():
 def test_time_without_datetime_is_read_from_its_text():
     html = page(f"<article><h1>{TITLE}</h1><time>March 2, 2024</time>{paras(P1, P2)}</article>")
     assert story(html).published.isoformat() == "2024-03-02T00:00:00+05:30"
+
+
+# 6. JSON-LD: the page's own article, not the first of a list of related ones.
+
+
+def _ld(data: str) -> str:
+    return f'<script type="application/ld+json">{data}</script>'
+
+
+def test_json_ld_item_list_of_related_articles_is_not_the_page():
+    related = (
+        '{"@type":"ItemList","itemListElement":['
+        '{"@type":"NewsArticle","headline":"Related one","url":"https://news.example/r1/",'
+        '"datePublished":"2020-01-01T00:00:00Z","author":{"name":"Someone Else"}}]}'
+    )
+    own = (
+        '{"@type":"NewsArticle","headline":"Council votes budget",'
+        f'"mainEntityOfPage":{{"@id":"{URL}"}},"datePublished":"2024-03-02T10:00:00Z",'
+        '"author":{"name":"Jane Roe"}}'
+    )
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=_ld(f"[{related},{own}]"))
+    s = story(html)
+    assert (s.title, s.author) == (TITLE, "Jane Roe")
+    assert s.published.isoformat() == "2024-03-02T10:00:00+00:00"
+
+
+def test_json_ld_article_matching_the_page_url_wins():
+    other = '{"@type":"NewsArticle","headline":"Other","url":"https://news.example/other/"}'
+    own = f'{{"@type":"NewsArticle","headline":"Council votes budget","@id":"{URL}#article"}}'
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=_ld(f'{{"@graph":[{other},{own}]}}'))
+    assert story(html).title == TITLE
+
+
+def test_a_page_whose_only_articles_are_listed_declares_none():
+    listing = (
+        '{"@type":"ItemList","itemListElement":[{"@type":"NewsArticle","headline":"One"},'
+        '{"@type":"NewsArticle","headline":"Two"}]}'
+    )
+    html = page(f"<h1>Latest</h1>{paras(P1)}", head=_ld(listing), og_type="website")
+    assert extract("https://news.example/latest/", html, CTX).story is None
+
+
+# 10. JSON-LD values of any shape, and malformed URLs, never crash the page.
+
+
+def test_json_ld_values_of_odd_shapes():
+    odd = (
+        '{"@type":"NewsArticle","headline":["Council votes budget","Second headline"],'
+        f'"url":["{URL}"],"mainEntityOfPage":{{"@id":["{URL}"]}},'
+        '"author":[{"@id":["#a","#b"]},{"name":["Jane Roe"]},{"@id":"#p"},42,null],'
+        '"datePublished":["2024-03-02T10:00:00Z"],"dateModified":{"@value":"2024-03-03"},'
+        '"articleSection":{"name":"World"},"keywords":[1,"budget",null,{"name":"transit"}],'
+        '"image":{"url":["https://news.example/i.jpg"],"caption":{"x":1}},'
+        '"description":{"a":"b"},"publisher":[{"name":{"x":1}}]}'
+    )
+    person = '{"@type":"Person","@id":"#p","name":"Bo Lee"}'
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=_ld(f"[{odd},{person}]"))
+    s = story(html)
+    assert s.title == TITLE and s.url == URL
+    assert s.author == "Jane Roe, Bo Lee"
+    assert s.published.isoformat() == "2024-03-02T10:00:00+00:00"
+    assert (s.section, s.tags) == ("world", ["1", "budget", "transit"])
+    assert s.image.url == "https://news.example/i.jpg"
+
+
+def test_json_ld_url_as_a_dict_and_deep_nesting():
+    deep = "[" * 5000 + "]" * 5000
+    ld = f'{{"@type":"NewsArticle","url":{{"@id":"{URL}"}},"mainEntityOfPage":[1]}}'
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=_ld(deep) + _ld(ld))
+    assert story(html).url == URL
+
+
+def test_malformed_urls_cost_the_link_not_the_page():
+    bad = "http://[bad/x"
+    html = page(
+        f"<h1>{TITLE}</h1><p>{P1}</p><p>ALSO READ: <a href='{bad}'>Broken</a></p>"
+        f"<p><a href='{bad}'>a link</a> in {P2}</p><img src='{bad}' width='800'>",
+        head=f'<link rel="canonical" href="{bad}"><meta property="og:image" content="{bad}">',
+    )
+    s = story(html)
+    assert s.url == URL and s.image is None
+    assert [(c.label, c.href) for c in s.also_read] == [("Broken", None)]

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import nh3
 from lxml import etree
@@ -63,7 +63,7 @@ def extract(
 ) -> Extraction:
     """Read one fetched page; return its Story when it is an article."""
     doc = parse(html_text)
-    d = read_declared(doc)
+    d = read_declared(doc, url)
     container = body.find_container(doc)
     title = _title(doc, d, site)
     paragraphs, crosslinks, body_html = ([], [], "")
@@ -122,7 +122,7 @@ def extract_fragment(
     content:encoded), where the whole fragment is the story."""
     doc = parse(f"<html><body><div>{html_text}</div></body></html>")
     container = doc.find(".//body/div")
-    return _body(container, "", canonical_url(page_url), site)
+    return _body(container, "", canonical_url(page_url) or page_url, site)
 
 
 def _title(doc: etree._Element, d: Declared, site: SiteContext) -> str:
@@ -147,14 +147,20 @@ def _strip_site_name(title: str, name: str) -> str:
     return title
 
 
+def _http_url(value: str | None, base: str) -> str | None:
+    """value resolved against base in canonical form when it is an http(s) URL; None for
+    anything else (mailto:, data:, or what urllib cannot parse, like 'http://[bad/x')."""
+    full = canonical_url(value, base) if value else None
+    return full if full and is_http(full) else None
+
+
 def _canonical(doc: etree._Element, d: Declared, url: str, site: SiteContext) -> str:
     for cand in [*(link.get("href") for link in doc.xpath('.//link[@rel="canonical"]')), d.url]:
-        if cand and is_http(urljoin(url, cand)):
-            full = canonical_url(cand, url)
-            # A canonical pointing off the site (a syndicated copy) does not rename our page.
-            if site.is_internal(full):
-                return full
-    return canonical_url(url)
+        full = _http_url(cand, url)
+        # A canonical pointing off the site (a syndicated copy) does not rename our page.
+        if full and site.is_internal(full):
+            return full
+    return canonical_url(url) or url
 
 
 def _body(
@@ -191,8 +197,8 @@ def _body(
 def _crosslink(
     line: alsoread.AlsoReadLine, page_url: str, site: SiteContext, after: int
 ) -> CrossLink:
-    if line.href and is_http(urljoin(page_url, line.href)):
-        href = canonical_url(line.href, page_url)
+    href = _http_url(line.href, page_url)
+    if href:
         external = not site.is_internal(href)
         return CrossLink(
             label=line.title,
@@ -362,7 +368,8 @@ def _section(doc: etree._Element, d: Declared, url: str) -> tuple[str | None, st
     name = d.section or (text_of(cats[0]) if cats else "")
     for a in cats:
         if not name or slugify(text_of(a)) == slugify(name):
-            path = [p for p in urlsplit(a.get("href")).path.split("/") if p]
+            href = _http_url(a.get("href"), url) or ""
+            path = [p for p in urlsplit(href).path.split("/") if p]
             if path:
                 return path[-1], name or text_of(a)
     if name:
@@ -392,7 +399,7 @@ def _image(
         for i in doc.iter("img")
         if i.get("src") and not body.in_chrome(i, container=container, keep=("figure",))
     ]
-    src = canonical_url(d.image, url) if d.image else None
+    src = _http_url(d.image, url)
     if src is None:
         # No declared image: the first large picture before or at the top of the body.
         for i in imgs:
@@ -400,11 +407,11 @@ def _image(
             hidden = "display:none" in (i.get("style") or "").replace(" ", "")
             in_figure = any(a.tag == "figure" for a in ancestors(i))
             if not hidden and ((w.isdigit() and int(w) >= 300) or in_figure):
-                src = canonical_url(i.get("src"), url)
+                src = _http_url(i.get("src"), url)
                 break
     if src is None:
         return None
-    shown = next((i for i in imgs if _same_image(urljoin(url, i.get("src")), src)), None)
+    shown = next((i for i in imgs if _same_image(_http_url(i.get("src"), url) or "", src)), None)
     caption = d.image_caption or (_caption(shown) if shown is not None else None)
     return Image(url=src, caption=caption or None)
 

@@ -8,11 +8,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
 from lxml import etree
 
 from syndicate.sources.html import norm
+from syndicate.urls import canonical_url
 
 ARTICLE_TYPES = {
     "newsarticle",
@@ -95,15 +97,25 @@ class Declared:
     ld_article: bool = False
 
 
-def _walk(node: Any):
+# JSON-LD is written by hand and by plugins: any value may be a string, a number, a list
+# or an object. Every read below checks the shape it gets, so an odd page costs a field,
+# never the run.
+_MAX_DEPTH = 20
+
+
+def _walk(node: Any, listed: bool = False, depth: int = 0):
+    """Every object of a JSON-LD document with whether it sits in an ItemList: (node,
+    listed). The lists are other stories (related, most read), not the page's own."""
+    if depth > _MAX_DEPTH:
+        return
     if isinstance(node, list):
         for x in node:
-            yield from _walk(x)
+            yield from _walk(x, listed, depth + 1)
     elif isinstance(node, dict):
-        yield node
+        yield node, listed
         for key in ("@graph", "mainEntity", "itemListElement"):
             if key in node:
-                yield from _walk(node[key])
+                yield from _walk(node[key], listed or key == "itemListElement", depth + 1)
 
 
 def _types(node: dict) -> set[str]:
@@ -111,14 +123,53 @@ def _types(node: dict) -> set[str]:
     return {str(x).lower() for x in (t if isinstance(t, list) else [t])}
 
 
-def _name(value: Any, ids: dict[str, dict]) -> list[str]:
+def _text(value: Any, depth: int = 0) -> str:
+    """A JSON-LD value as one text: a list gives its first text, an object its @value or
+    name ("headline": ["A", "B"] is "A", not "['A', 'B']")."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, bool) or value is None or depth > _MAX_DEPTH:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
     if isinstance(value, list):
-        return [n for v in value for n in _name(v, ids)]
+        return next((t for v in value if (t := _text(v, depth + 1))), "")
     if isinstance(value, dict):
-        if "@id" in value and "name" not in value:
-            value = ids.get(value["@id"], value)
-        return [clean(value.get("name"))] if value.get("name") else []
-    return [clean(value)] if value and not str(value).startswith("http") else []
+        return _text(value.get("@value") or value.get("name"), depth + 1)
+    return ""
+
+
+def _link(value: Any, depth: int = 0) -> str | None:
+    """A JSON-LD URL value as one string: a list gives its first, an object its @id or url."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(value, list):
+        return next((u for v in value if (u := _link(v, depth + 1))), None)
+    if isinstance(value, dict):
+        return _link(value.get("@id"), depth + 1) or _link(value.get("url"), depth + 1)
+    return None
+
+
+def _ref(value: dict, ids: dict[str, dict]) -> dict:
+    """The full node an {"@id": …} reference points at, else the reference itself."""
+    ref = value.get("@id")
+    return ids.get(ref, value) if isinstance(ref, str) else value
+
+
+def _name(value: Any, ids: dict[str, dict], depth: int = 0) -> list[str]:
+    if depth > _MAX_DEPTH:
+        return []
+    if isinstance(value, list):
+        return [n for v in value for n in _name(v, ids, depth + 1)]
+    if isinstance(value, dict):
+        if "name" not in value:
+            value = _ref(value, ids)
+        name = _text(value.get("name"))
+        return [name] if name else []
+    name = clean(value) if isinstance(value, str) else ""
+    return [name] if name and not name.startswith("http") else []
 
 
 def _url(value: Any, ids: dict[str, dict]) -> tuple[str | None, str | None]:
@@ -126,53 +177,79 @@ def _url(value: Any, ids: dict[str, dict]) -> tuple[str | None, str | None]:
     if isinstance(value, list):
         return _url(value[0], ids) if value else (None, None)
     if isinstance(value, dict):
-        if "@id" in value and "url" not in value and "contentUrl" not in value:
-            value = ids.get(value["@id"], value)
-        url = value.get("url") or value.get("contentUrl")
-        cap = value.get("caption")
-        return (str(url) if url else None, clean(cap) if isinstance(cap, str) else None)
-    return (str(value), None) if value else (None, None)
+        if "url" not in value and "contentUrl" not in value:
+            value = _ref(value, ids)
+        url = _link(value.get("url")) or _link(value.get("contentUrl"))
+        return url, _text(value.get("caption")) or None
+    return _link(value), None
 
 
-def _json_ld(doc: etree._Element) -> list[dict]:
-    nodes: list[dict] = []
+def _json_ld(doc: etree._Element) -> list[tuple[dict, bool]]:
+    nodes: list[tuple[dict, bool]] = []
     for script in doc.iterfind('.//script[@type="application/ld+json"]'):
         raw = (script.text or "").strip()
         raw = re.sub(r"^\s*(?://)?\s*<!\[CDATA\[|(?://)?\s*\]\]>\s*$", "", raw)
         try:
             data = json.loads(raw, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         nodes.extend(_walk(data))
     return nodes
 
 
-def read_declared(doc: etree._Element) -> Declared:
-    """Read JSON-LD first, then OpenGraph / article meta, filling only what is still missing."""
+def _page_key(url: str | None, base: str | None) -> str | None:
+    """A URL reduced to what names a page: host, path without its trailing slash, query."""
+    full = canonical_url(url, base) if url else None
+    if not full:
+        return None
+    parts = urlsplit(full)
+    host = parts.netloc[4:] if parts.netloc.startswith("www.") else parts.netloc
+    return f"{host}{parts.path.rstrip('/')}?{parts.query}"
+
+
+def _own_article(
+    nodes: list[tuple[dict, bool]], doc: etree._Element, page_url: str | None
+) -> dict | None:
+    """The page's own Article node: the one whose url, mainEntityOfPage or @id is the page
+    (its address or its canonical), else the first not listed in an ItemList of other
+    stories. A page whose only articles are listed (a listing page) has none."""
+    articles = [(n, listed) for n, listed in nodes if _types(n) & ARTICLE_TYPES]
+    canonical = doc.xpath('.//link[@rel="canonical"]/@href')
+    pages = {_page_key(u, page_url) for u in [page_url, *canonical[:1]]} - {None}
+    for node, _ in articles:
+        names = (node.get("url"), node.get("mainEntityOfPage"), node.get("@id"))
+        if pages & {_page_key(_link(v), page_url) for v in names}:
+            return node
+    return next((n for n, listed in articles if not listed), None)
+
+
+def read_declared(doc: etree._Element, page_url: str | None = None) -> Declared:
+    """Read JSON-LD first, then OpenGraph / article meta, filling only what is still missing.
+
+    page_url (the address the page was fetched from) picks the page's own Article node
+    when the JSON-LD also describes other stories.
+    """
     d = Declared()
     nodes = _json_ld(doc)
-    ids = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
-    art = next((n for n in nodes if _types(n) & ARTICLE_TYPES), None)
+    ids = {n["@id"]: n for n, _ in nodes if isinstance(n.get("@id"), str)}
+    art = _own_article(nodes, doc, page_url)
     d.json_ld = bool(nodes)
     if art:
         d.article = d.ld_article = True
-        d.headline = clean(art.get("headline") or art.get("name"))
-        d.description = clean(art.get("description"))
-        d.published = art.get("datePublished") or art.get("dateCreated")
-        d.modified = art.get("dateModified")
+        d.headline = _text(art.get("headline")) or _text(art.get("name"))
+        d.description = _text(art.get("description"))
+        d.published = _text(art.get("datePublished")) or _text(art.get("dateCreated")) or None
+        d.modified = _text(art.get("dateModified")) or None
         d.authors = _name(art.get("author"), ids)
-        sec = art.get("articleSection")
-        d.section = clean(sec[0] if isinstance(sec, list) and sec else sec)
+        d.section = _text(art.get("articleSection"))
         kw = art.get("keywords")
         if isinstance(kw, str):
             d.tags = [clean(k) for k in kw.split(",") if clean(k)]
         elif isinstance(kw, list):
-            d.tags = [clean(k) for k in kw if clean(k)]
+            d.tags = [t for k in kw if (t := _text(k))]
         d.image, d.image_caption = _url(art.get("image"), ids)
-        main = art.get("mainEntityOfPage")
-        d.url = art.get("url") or (main.get("@id") if isinstance(main, dict) else main)
-        pub = art.get("publisher")
-        d.site_name = (_name(pub, ids) or [""])[0]
+        d.url = _link(art.get("url")) or _link(art.get("mainEntityOfPage"))
+        d.site_name = (_name(art.get("publisher"), ids) or [""])[0]
     _read_meta(doc, d)
     return d
 
