@@ -353,3 +353,37 @@ def test_malformed_urls_cost_the_link_not_the_page():
     s = story(html)
     assert s.url == URL and s.image is None
     assert [(c.label, c.href) for c in s.also_read] == [("Broken", None)]
+
+
+# 7. Lazy-loaded pictures: the real address, never a data: placeholder.
+
+GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+def _lead(img: str) -> tuple[str | None, str]:
+    s = story(page(f"<article><h1>{TITLE}</h1><figure>{img}</figure>{paras(P1, P2)}</article>"))
+    return (s.image.url if s.image else None), s.body_html
+
+
+def test_lazy_images_give_their_real_address():
+    real = "https://news.example/img/lead.jpg"
+    for img in (
+        f"<img src='{GIF}' data-src='/img/lead.jpg'>",
+        f"<img src='{GIF}' data-lazy-src='/img/lead.jpg'>",
+        "<img data-original='/img/lead.jpg' width='800'>",
+        "<img srcset='/img/small.jpg 400w, /img/lead.jpg 1200w'>",
+        f"<picture><source srcset='/img/lead.jpg 2x'><img src='{GIF}'></picture>",
+        "<amp-img src='/img/lead.jpg' width='1200' height='800' layout='responsive'></amp-img>",
+    ):
+        lead, html = _lead(img)
+        assert lead == real, img
+        assert f'src="{real}"' in html and "data:" not in html, img
+
+
+def test_a_data_uri_placeholder_is_never_the_picture():
+    lead, html = _lead(f"<img src='{GIF}' width='800'>")
+    assert lead is None
+    assert "<img" not in html and "data:" not in html
+    og_image = f'<meta property="og:image" content="{GIF}">'
+    s = story(page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=og_image))
+    assert s.image is None

@@ -213,7 +213,7 @@ def _crosslink(
 # Marks set on the page for the copy that becomes body_html, removed again after copying.
 _KEEP, _MEDIA = "data-syndicate-keep", "data-syndicate-media"
 # Pictures, tables and embeds that body_html carries beside the paragraphs.
-_MEDIA_TAGS = ("img", "figure", "picture", "table", "iframe")
+_MEDIA_TAGS = ("img", "amp-img", "figure", "picture", "table", "iframe")
 
 
 def _body_html(
@@ -239,6 +239,14 @@ def _body_html(
         el.attrib.pop(_KEEP, None)
         el.attrib.pop(_MEDIA, None)
     _prune(box, page_url, site)
+    for img in list(box.iter("img", "amp-img")):
+        # A lazy-loaded picture shows its real address; one with none is left out.
+        real = _http_url(image_src(img), page_url)
+        if real is None:
+            img.drop_tree()
+        else:
+            img.tag = "img"
+            img.set("src", real)
     for el in box.iter():
         if el.attrib.pop(_KEEP, None) and el.tag == "div":
             el.tag = "p"  # a block of body_text written as a <div>: a paragraph here too
@@ -272,9 +280,13 @@ def _media_ok(
     """True for a picture, table or embed of the story (not of a share bar or a teaser)."""
     if el.tag == "iframe":
         return _iframe_ok(el, page_url, site)
+    if el.tag in ("img", "amp-img") and not _http_url(image_src(el), page_url):
+        return False  # a placeholder with no real picture behind it
     if el.tag in ("figure", "picture"):
         if not any(
-            _media_ok(x, container, page_url, site) for x in el.iter("img", "iframe") if x is not el
+            _media_ok(x, container, page_url, site)
+            for x in el.iter("img", "amp-img", "iframe")
+            if x is not el
         ):
             return False
     elif body.is_chrome(el):
@@ -386,6 +398,48 @@ def _tag_links(doc: etree._Element) -> list[str]:
     ]
 
 
+# Where lazy-loading scripts keep a picture's real address while src holds a placeholder.
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url")
+_SRCSETS = ("data-srcset", "data-lazy-srcset", "srcset")
+
+
+def image_src(img: etree._Element) -> str | None:
+    """The real address of a picture (as written, unresolved), or None.
+
+    Lazy-loading keeps it in data-src and the like, or only in a srcset (the img's own or
+    its <picture>'s <source>s), while src holds a placeholder, often a data: URI, which
+    is never the picture.
+    """
+    for attr in (*_LAZY_SRC, "src"):
+        value = (img.get(attr) or "").strip()
+        if value and not value.lower().startswith("data:"):
+            return value
+    sources = [img]
+    # libxml2 does not know <source> is empty and nests the <img> inside it.
+    picture = next((a for a in list(img.iterancestors())[:2] if a.tag == "picture"), None)
+    if picture is not None:
+        sources += list(picture.iter("source"))
+    for el in sources:
+        for attr in _SRCSETS:
+            if best := _largest(el.get(attr)):
+                return best
+    return None
+
+
+def _largest(srcset: str | None) -> str | None:
+    """The widest candidate of a srcset ("a.jpg 400w, b.jpg 1200w" → "b.jpg")."""
+    best, best_size = None, -1.0
+    for candidate in re.split(r",\s+", (srcset or "").strip()):
+        parts = candidate.split()
+        if not parts or parts[0].lower().startswith("data:"):
+            continue
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)[wx]", parts[1]) if len(parts) > 1 else None
+        size = float(m.group(1)) if m else 0.0
+        if size > best_size:
+            best, best_size = parts[0], size
+    return best
+
+
 def _same_image(a: str, b: str) -> bool:
     pa, pb = urlsplit(a).path, urlsplit(b).path
     return _SIZE_SUFFIX.sub("", pa) == _SIZE_SUFFIX.sub("", pb)
@@ -396,8 +450,8 @@ def _image(
 ) -> Image | None:
     imgs = [
         i
-        for i in doc.iter("img")
-        if i.get("src") and not body.in_chrome(i, container=container, keep=("figure",))
+        for i in doc.iter("img", "amp-img")
+        if image_src(i) and not body.in_chrome(i, container=container, keep=("figure",))
     ]
     src = _http_url(d.image, url)
     if src is None:
@@ -407,11 +461,11 @@ def _image(
             hidden = "display:none" in (i.get("style") or "").replace(" ", "")
             in_figure = any(a.tag == "figure" for a in ancestors(i))
             if not hidden and ((w.isdigit() and int(w) >= 300) or in_figure):
-                src = _http_url(i.get("src"), url)
+                src = _http_url(image_src(i), url)
                 break
     if src is None:
         return None
-    shown = next((i for i in imgs if _same_image(_http_url(i.get("src"), url) or "", src)), None)
+    shown = next((i for i in imgs if _same_image(_http_url(image_src(i), url) or "", src)), None)
     caption = d.image_caption or (_caption(shown) if shown is not None else None)
     return Image(url=src, caption=caption or None)
 
@@ -419,7 +473,7 @@ def _image(
 def _caption(img: etree._Element) -> str | None:
     for anc in list(ancestors(img))[:4]:
         # Stop where the box holds other pictures: its captions belong to them.
-        if sum(1 for _ in anc.iter("img")) > 1:
+        if sum(1 for _ in anc.iter("img", "amp-img")) > 1:
             break
         if anc.tag == "figure":
             cap = anc.find(".//figcaption")
