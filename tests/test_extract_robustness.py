@@ -387,3 +387,18 @@ def test_a_data_uri_placeholder_is_never_the_picture():
     og_image = f'<meta property="og:image" content="{GIF}">'
     s = story(page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=og_image))
     assert s.image is None
+
+
+# 9. The section from the URL: a folder, never the date or the story's slug.
+
+
+def test_section_from_the_url_path():
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}")
+    for url, section in (
+        ("https://news.example/2024/05/01/council-votes-budget/", None),
+        ("https://news.example/2024/05/01/council-votes-budget", None),
+        ("https://news.example/council-votes-budget/", None),
+        ("https://news.example/world/2024/03/02/council-votes-budget/", "world"),
+        ("https://news.example/2024/world/council-votes-budget.html", "world"),
+    ):
+        assert story(html, url=url).section == section, url

@@ -386,7 +386,10 @@ def _section(doc: etree._Element, d: Declared, url: str) -> tuple[str | None, st
                 return path[-1], name or text_of(a)
     if name:
         return slugify(name), name
-    parts = [p for p in urlsplit(url).path.split("/")[:-1] if p and not p.isdigit()]
+    # Last resort, the URL's first folder: '/world/2024/03/02/slug/' is in 'world'. The
+    # last segment is the story's own slug and date folders are no section.
+    segments = [p for p in urlsplit(url).path.split("/") if p][:-1]
+    parts = [p for p in segments if not p.isdigit()]
     return (parts[0], parts[0].replace("-", " ").title()) if parts else (None, None)
 
 
