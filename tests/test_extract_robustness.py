@@ -402,3 +402,30 @@ def test_section_from_the_url_path():
         ("https://news.example/2024/world/council-votes-budget.html", "world"),
     ):
         assert story(html, url=url).section == section, url
+
+
+# 11. Numeric dates are day-first outside the US; a BOM beats a wrong header charset.
+
+
+def test_numeric_dates_are_day_first_outside_the_us():
+    us = SiteContext(hosts={"news.example"}, tz=ZoneInfo("America/New_York"))
+    for when, ctx, day in (
+        ("<time>02/05/2024</time>", CTX, "2024-05-02"),
+        ("<time>02/05/2024</time>", us, "2024-02-05"),
+        ("<time>2024/02/05</time>", CTX, "2024-02-05"),
+        ("<time datetime='02/05/2024 10:00'>today</time>", CTX, "2024-05-02"),
+    ):
+        html = page(f"<article><h1>{TITLE}</h1>{when}{paras(P1, P2)}</article>")
+        assert story(html, ctx=ctx).published.date().isoformat() == day, (when, ctx.tz)
+    declared = '<meta property="article:published_time" content="02/05/2024 10:00">'
+    html = page(f"<h1>{TITLE}</h1>{paras(P1, P2)}", head=declared)
+    assert story(html).published.isoformat() == "2024-05-02T10:00:00+05:30"
+
+
+def test_a_utf8_bom_wins_over_the_header_charset():
+    from syndicate.sources.html import decode
+
+    raw = "\ufeff<p>Café – naïve</p>".encode()
+    assert decode(raw, "iso-8859-1") == "<p>Café – naïve</p>"
+    assert decode("<p>Café</p>".encode("utf-16"), "utf-8") == "<p>Café</p>"
+    assert decode("<p>Café</p>".encode("latin-1"), "iso-8859-1") == "<p>Café</p>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import lxml.html
@@ -30,8 +31,27 @@ def norm(text: str | None) -> str:
     return " ".join(text.split()) if text else ""
 
 
+# Byte-order marks and the encodings they announce, longest first (UTF-32 LE starts
+# like UTF-16 LE).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode(body: bytes, header_charset: str | None) -> str:
-    """Decode a page: the HTTP charset, else the page's <meta charset>, else UTF-8."""
+    """Decode a page: a byte-order mark, else the HTTP charset, else the page's
+    <meta charset>, else UTF-8.
+
+    A BOM wins over the header, as browsers do (the HTML standard's encoding sniffing):
+    servers often send a default charset that the file itself contradicts.
+    """
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
     charset = header_charset
     if not charset:
         m = _META_CHARSET.search(body[:4096])

@@ -40,6 +40,19 @@ def clean(value: Any) -> str:
     return norm(html.unescape(str(value)))
 
 
+def _dayfirst(text: str, tz: tzinfo) -> bool:
+    """Whether a numeric date ("02/05/2024") is read day first: yes for a site outside the
+    Americas' US-style zones (America/…, US/…), where 2 May is written 02/05.
+
+    Never for a date that starts with its year: dateutil would read 2024/02/05 as
+    year-day-month.
+    """
+    if re.match(r"\s*\d{4}", text):
+        return False
+    name = getattr(tz, "key", None) or str(tz)
+    return not name.startswith(("America/", "US/"))
+
+
 def parse_date(value: str | None, tz: tzinfo) -> datetime | None:
     """Parse a declared date; a date written without an offset is read in the site's zone."""
     value = clean(value)
@@ -49,7 +62,7 @@ def parse_date(value: str | None, tz: tzinfo) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
-            dt = dateparser.parse(value)
+            dt = dateparser.parse(value, dayfirst=_dayfirst(value, tz))
         except (ValueError, OverflowError):
             return None
     if dt is None:
@@ -65,7 +78,9 @@ def parse_visible_date(text: str, tz: tzinfo) -> datetime | None:
     if not text or not re.search(r"\d{4}", text) or len(text) > 60:
         return None
     try:
-        dt = dateparser.parse(text, fuzzy=True, default=datetime(2000, 1, 1))
+        dt = dateparser.parse(
+            text, fuzzy=True, default=datetime(2000, 1, 1), dayfirst=_dayfirst(text, tz)
+        )
     except (ValueError, OverflowError):
         return None
     if dt.year == 2000 and "2000" not in text:
