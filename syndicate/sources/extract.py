@@ -240,12 +240,19 @@ def _body_html(
         el.attrib.pop(_MEDIA, None)
     _prune(box, page_url, site)
     for img in list(box.iter("img", "amp-img")):
+        if not _attached(img, box):
+            continue
         # A lazy-loaded picture shows its real address; one with none is left out.
         real = _http_url(image_src(img), page_url)
-        if real is None:
+        if img.tag == "amp-img":
+            # libxml2 does not know <amp-img> is empty: an unclosed one holds what follows
+            # it. That content stays; the picture becomes a plain <img> before it.
+            if real is not None:
+                img.addprevious(img.makeelement("img", {"src": real}))
+            img.drop_tag()
+        elif real is None:
             img.drop_tree()
         else:
-            img.tag = "img"
             img.set("src", real)
     for el in box.iter():
         if el.attrib.pop(_KEEP, None) and el.tag == "div":
@@ -282,6 +289,8 @@ def _media_ok(
         return _iframe_ok(el, page_url, site)
     if el.tag in ("img", "amp-img") and not _http_url(image_src(el), page_url):
         return False  # a placeholder with no real picture behind it
+    if el.tag == "amp-img" and any(c.tag not in ("img", "noscript") for c in el):
+        return False  # an unclosed <amp-img> wrapping the text after it: not one picture
     if el.tag in ("figure", "picture"):
         if not any(
             _media_ok(x, container, page_url, site)
@@ -317,10 +326,15 @@ def _prune(box: etree._Element, page_url: str, site: SiteContext) -> None:
             child.tail = None
 
 
+def _attached(el: etree._Element, root: etree._Element) -> bool:
+    """True while el is still inside root (not removed with an ancestor meanwhile)."""
+    return any(a is root for a in el.iterancestors())
+
+
 def _clean_inside(el: etree._Element, page_url: str, site: SiteContext) -> None:
     """Inside a kept block: embeds from hosts not allowed and ad labels go."""
     for x in list(el.iterdescendants()):
-        if x.getparent() is None:
+        if not _attached(x, el):
             continue
         if (x.tag == "iframe" and not _iframe_ok(x, page_url, site)) or (
             x.tag not in ("img", "br", "hr") and body.AD_TEXT.match(text_of(x) or "-")
