@@ -443,3 +443,12 @@ def test_a_placeholder_picture_inside_another_is_dropped_once():
     s = story(html)
     assert s.body_text == [P1, P2] and P2 in s.body_html
     assert s.body_html.count("<img") == 1 and 'src="https://news.example/img/a.jpg"' in s.body_html
+
+
+def test_a_paragraph_holding_an_embed_is_one_paragraph():
+    ctx = SiteContext(hosts={"news.example"}, tz=CTX.tz, iframe_hosts={"youtube.com"})
+    embed = "<iframe src='https://www.youtube.com/embed/x'></iframe>"
+    html = page(f"<article><h1>{TITLE}</h1><p>{P1} {embed} {P2}</p><p>{P3}</p></article>")
+    s = story(html, ctx=ctx)
+    assert s.body_text == [f"{P1} {P2}", P3]
+    assert '<iframe src="https://www.youtube.com/embed/x"></iframe>' in s.body_html

@@ -70,8 +70,8 @@ AD_TEXT = re.compile(
 # ("tag-social-media", "category-credit-card"): editors' topics, not page furniture. The
 # theme's own "tag-links" box keeps its meaning.
 _TAXONOMY = re.compile(r"^(?:tag|category)-(?!links?$)")
-# Tags and roles of furniture, the only signs trusted above the story's own region.
 _ARTICLE_BODY = "articleBody"
+# Tags and roles of furniture, the only signs trusted above the story's own region.
 _HARD_CHROME_TAGS = frozenset(("nav", "aside", "footer"))
 _HARD_CHROME_ROLES = frozenset(("navigation", "complementary", "contentinfo"))
 
@@ -232,7 +232,11 @@ def _is_br(piece: Piece) -> bool:
 def _groups(el: etree._Element) -> list[tuple[str, list[Piece]]]:
     """An element's content as ("run", inline pieces), ("block", [child]) and ("break", the
     <br>s) groups: a run ends at a block child and at two <br>s in a row (a paragraph
-    break on sites that write their stories without <p>); one <br> stays in its run."""
+    break on sites that write their stories without <p>); one <br> stays in its run.
+
+    Inside a <p> only the double <br>s break: what else it holds (an iframe, an object)
+    sits in its line."""
+    breaks = _BREAKS if el.tag != "p" else frozenset()
     groups: list[tuple[str, list[Piece]]] = []
     run: list[Piece] = []
     brs: list[Piece] = []
@@ -253,7 +257,7 @@ def _groups(el: etree._Element) -> list[tuple[str, list[Piece]]]:
             brs.append(piece)
             continue
         settle_brs()
-        if not isinstance(piece, str) and isinstance(piece.tag, str) and piece.tag in _BREAKS:
+        if not isinstance(piece, str) and isinstance(piece.tag, str) and piece.tag in breaks:
             if run:
                 groups.append(("run", run))
             groups.append(("block", [piece]))
@@ -374,7 +378,7 @@ def _wrap_runs(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> Non
 def _split_p(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> None:
     tail = el.tail
     _detach(el)
-    runs = [pieces for kind, pieces in groups if kind != "break"]
+    runs = [pieces for kind, pieces in groups if kind == "run"]
     _fill(el, runs[0])
     last = el
     for pieces in runs[1:]:
