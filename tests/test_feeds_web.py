@@ -198,6 +198,7 @@ def test_websub_hub_is_advertised_and_pinged_for_changed_feeds(tmp_path):
         cfg = project / "syndicate.toml"
         cfg.write_text(cfg.read_text().replace('hub = ""', f'hub = "{url}"'))
         run_cli("feeds", "build", project=project, check=0)
+        run_cli("feeds", "validate", project=project, check=0)  # hub link well placed
         first = list(_Hub.pings)
         run_cli("feeds", "build", project=project, check=0)
         assert _Hub.pings == first  # nothing changed: nobody is told
@@ -212,5 +213,7 @@ def test_websub_hub_is_advertised_and_pinged_for_changed_feeds(tmp_path):
     assert failed.returncode == 1
     assert "answered HTTP 500" in failed.stderr
     out = project / "public" / "feeds"
-    assert f'<atom:link rel="hub" href="{url}"/>' in (out / "all.rss").read_text()
+    rss = (out / "all.rss").read_text()
+    assert f'<atom:link rel="hub" href="{url}"/>' in rss
+    assert rss.index('rel="hub"') < rss.index("<item>")
     assert f'"url": "{url}"' in (out / "all.json").read_text()

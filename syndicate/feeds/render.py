@@ -66,6 +66,14 @@ def _sub(parent, tag: str, **attrs: str):
     return etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
 
 
+def _after_self(parent, tag: str, hub: str) -> None:
+    """Put the hub link beside the self link: metadata after the entries is invalid Atom
+    (and misplaced in RSS), so it cannot simply be appended."""
+    selfs = [i for i, el in enumerate(parent) if el.tag == tag and el.get("rel") == "self"]
+    link = etree.Element(tag, rel="hub", href=hub)
+    parent.insert(selfs[0] + 1 if selfs else 0, link)
+
+
 def _generator(channel: Channel, fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
     self_url = channel.self_urls[fmt]
@@ -76,7 +84,7 @@ def _generator(channel: Channel, fmt: str) -> FeedGenerator:
     fg.link(href=channel.link, rel="alternate", type="text/html")  # last: RSS's <link>
     fg.language(channel.language)
     name, _, version = channel.generator.partition(" ")
-    fg.generator(name, version=version or None, uri="https://pypi.org/project/syndicate/")
+    fg.generator(name, version=version or None)
     fg.author({"name": channel.author})
     fg.updated(channel.updated)
     fg.lastBuildDate(channel.updated)
@@ -118,9 +126,8 @@ def rss_bytes(channel: Channel) -> bytes:
     # The private builder gives the tree, so hub links and namespaces are added without
     # parsing feedgen's output again.
     root, _ = fg._create_rss()
-    rss_channel = root.find("channel")
     if channel.hub:
-        _sub(rss_channel, f"{{{ATOM}}}link", rel="hub", href=channel.hub)
+        _after_self(root.find("channel"), f"{{{ATOM}}}link", channel.hub)
     return _serialize(root, {"media": MEDIA, "dc": DC})
 
 
@@ -129,7 +136,7 @@ def atom_bytes(channel: Channel) -> bytes:
     fg = _generator(channel, "atom")
     root, _ = fg._create_atom()
     if channel.hub:
-        _sub(root, "link", rel="hub", href=channel.hub)
+        _after_self(root, "link", channel.hub)
     return _serialize(root, {})
 
 

@@ -127,6 +127,7 @@ def check_rss(data: bytes) -> list[str]:
         value = channel.findtext(name)
         if value is not None and not RFC822.match(value.strip()):
             problems.append(f"channel: <{name}> {value!r} is not an RFC 822 date")
+    problems += _misplaced(channel, "item", "channel")
     guids: set[str] = set()
     for i, item in enumerate(channel.findall("item"), 1):
         where = f"item {i}"
@@ -174,6 +175,7 @@ def check_atom(data: bytes) -> list[str]:
     selfs = [x for x in root.findall(f"{ATOM}link") if x.get("rel") == "self"]
     if len(selfs) != 1:
         problems.append(f'feed: {len(selfs)} link rel="self"; there must be one')
+    problems += _misplaced(root, f"{ATOM}entry", "feed")
     feed_author = root.find(f"{ATOM}author") is not None
     ids: set[str] = set()
     for i, entry in enumerate(root.findall(f"{ATOM}entry"), 1):
@@ -207,6 +209,19 @@ def check_atom(data: bytes) -> list[str]:
         if content is not None and content.get("type") == "html":
             problems += [f"{where}: {p}" for p in inert_problems(content.text or "")]
     return problems or _bozo(data)
+
+
+def _misplaced(parent, entry_tag: str, where: str) -> list[str]:
+    """Feed-level elements must come before the first entry (Atom: an error; RSS: readers
+    that stream the document miss them)."""
+    seen_entry = False
+    for child in parent:
+        if child.tag == entry_tag:
+            seen_entry = True
+        elif seen_entry and isinstance(child.tag, str):
+            name = etree.QName(child).localname
+            return [f"{where}: <{name}> comes after the entries; it must come before them"]
+    return []
 
 
 def _atom_common(el, where: str) -> list[str]:
