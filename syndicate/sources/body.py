@@ -78,7 +78,10 @@ _HARD_CHROME_ROLES = frozenset(("navigation", "complementary", "contentinfo"))
 
 def _words(el: etree._Element) -> str:
     """An element's class and id words, less the taxonomy words that describe its topic."""
-    return " ".join(w for w in classes(el).split() if not _TAXONOMY.match(w))
+    words = classes(el)
+    if "tag-" not in words and "category-" not in words:
+        return words
+    return " ".join(w for w in words.split() if not _TAXONOMY.match(w))
 
 
 def is_region(el: etree._Element) -> bool:

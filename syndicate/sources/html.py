@@ -111,7 +111,10 @@ _NEGATED = ("no-", "no_", "has-", "has_", "with-", "with_", "without-")
 
 def classes(el: etree._Element) -> str:
     """An element's class and id as one lower-cased string, for pattern checks."""
-    words = f"{el.get('class', '')} {el.get('id', '')}".lower().split()
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return ""  # most elements: skip the string work, this runs for every ancestor
+    words = f"{cls or ''} {ident or ''}".lower().split()
     return " ".join(w for w in words if not w.startswith(_NEGATED))
 
 
