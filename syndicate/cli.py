@@ -157,12 +157,12 @@ def feeds() -> None:
     """Build and check the feeds described in feeds/*.toml."""
 
 
+def _out_option(help: str):
+    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=help)
+
+
 @feeds.command("build")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="write here instead of [feeds] out (default public/feeds)",
-)
+@_out_option("write here instead of [feeds] out (default public/feeds)")
 @click.pass_context
 def feeds_build(ctx: click.Context, out: Path | None) -> None:
     """Write every feed as RSS, Atom and JSON Feed, plus index.opml and autodiscovery.html."""
@@ -178,11 +178,7 @@ def feeds_build(ctx: click.Context, out: Path | None) -> None:
 
 
 @feeds.command("validate")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="check this directory instead of [feeds] out",
-)
+@_out_option("check this directory instead of [feeds] out")
 @click.pass_context
 def feeds_validate(ctx: click.Context, out: Path | None) -> None:
     """Check the built feeds against the rules feed validators apply; list every problem."""
