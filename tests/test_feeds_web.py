@@ -100,6 +100,21 @@ def test_per_section_feeds_have_stable_paths_and_titles(tmp_path):
     assert sport.feed.title == "Sport" and len(sport.entries) == 1
 
 
+def test_summary_feeds_carry_the_lede_and_also_read_but_not_the_body(tmp_path):
+    project = _project(tmp_path)
+    (project / "feeds" / "briefs.toml").write_text(
+        'title = "Briefs"\ncontent = "summary"\nformats = ["atom"]\nentries = 2\n'
+    )
+    run_cli("feeds", "build", project=project, check=0)
+    out = project / "public" / "feeds"
+    assert not (out / "briefs.rss").exists() and not (out / "briefs.json").exists()
+    entries = feedparser.parse(str(out / "briefs.atom")).entries
+    assert len(entries) == 2
+    content = entries[0].content[0].value
+    assert "<p>Lede 2</p>" in content and "Also read" in content
+    assert "relative link" not in content
+
+
 @pytest.fixture
 def served(tmp_path):
     """The project's web app run by `syndicate serve` on a free port: its base URL."""

@@ -114,7 +114,7 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
                     report.removed.append(f["file"])
     site = config.site.name or config.site.url
     for name, data in (
-        ("index.opml", opml_bytes(site, config.public_url, feeds)),
+        ("index.opml", opml_bytes(site, config.public_url, feeds, config.site.url)),
         ("autodiscovery.html", autodiscovery_html(config.public_url, feeds)),
     ):
         if write_if_changed(out / name, data):

@@ -14,7 +14,7 @@ from syndicate.feeds.spec import MEDIA_TYPES, Feed
 _PREFERRED = ("rss", "atom", "json")
 
 
-def opml_bytes(site: str, public_url: str, feeds: list[Feed]) -> bytes:
+def opml_bytes(site: str, public_url: str, feeds: list[Feed], home: str = "") -> bytes:
     """OPML 2.0 listing every feed; per-section feeds sit in one folder per definition."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
@@ -36,6 +36,8 @@ def opml_bytes(site: str, public_url: str, feeds: list[Feed]) -> bytes:
             "title": feed.title,
             "xmlUrl": f"{public_url}/feeds/{feed.file(fmt)}",
         }
+        if home:
+            attrs["htmlUrl"] = home
         if feed.description:
             attrs["description"] = feed.description
         etree.SubElement(parent, "outline", attrs)
