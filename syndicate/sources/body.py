@@ -393,6 +393,41 @@ def _split_p(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> None:
     last.tail = tail
 
 
+class _ChromeAbove:
+    """in_chrome(el) for many elements of one page, each ancestor judged once.
+
+    Walking up, class words count until the story's region is reached; from there on only
+    hard chrome (aside, nav, footer) does, exactly as in_chrome decides.
+    """
+
+    def __init__(self) -> None:
+        self._by_class: dict[etree._Element, bool] = {}
+        self._hard: dict[etree._Element, bool] = {}
+
+    def above(self, el: etree._Element) -> bool:
+        parent = el.getparent()
+        return parent is not None and self._class_mode(parent)
+
+    def _class_mode(self, a: etree._Element) -> bool:
+        found = self._by_class.get(a)
+        if found is None:
+            if is_region(a):
+                found = self._hard_mode(a)
+            else:
+                parent = a.getparent()
+                found = is_chrome(a) or (parent is not None and self._class_mode(parent))
+            self._by_class[a] = found  # holding a keeps its lxml proxy, and so the key, alive
+        return found
+
+    def _hard_mode(self, a: etree._Element) -> bool:
+        found = self._hard.get(a)
+        if found is None:
+            parent = a.getparent()
+            found = _hard_chrome(a) or (parent is not None and self._hard_mode(parent))
+            self._hard[a] = found
+        return found
+
+
 def find_container(doc: etree._Element) -> etree._Element | None:
     """The element holding the story's paragraphs."""
     marked = doc.xpath('.//*[@itemprop="articleBody" or @property="articleBody"]')
@@ -410,8 +445,9 @@ def find_container(doc: etree._Element) -> etree._Element | None:
         if grand is not None:
             scores[grand] = scores.get(grand, 0) + score / 2
 
+    chrome = _ChromeAbove()
     for el in doc.iter("p", "li", "h2", "h3", "pre", "blockquote", *_TEXT_BOXES):
-        if is_chrome(el) or in_chrome(el):
+        if is_chrome(el) or chrome.above(el):
             continue
         if el.tag not in _TEXT_BOXES:
             credit(el.getparent(), text_of(el), sum(len(text_of(a)) for a in el.iter("a")))
