@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -191,6 +191,57 @@ def feeds_validate(ctx: click.Context, out: Path | None) -> None:
         click.echo(f"invalid: {line}", err=True)
     click.echo(f"validated {checked} files: {len(problems)} problems")
     ctx.exit(1 if problems else 0)
+
+
+@cli.group()
+def digest() -> None:
+    """Preview the email digests described in schedules/*.toml."""
+
+
+@digest.command("preview")
+@click.argument("name")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write FILE.html, FILE.eml, FILE.txt or FILE.mjml (default: the text on stdout)",
+)
+@click.option("--open", "open_", is_flag=True, help="open the HTML in a browser, if one exists")
+@click.pass_context
+def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool) -> None:
+    """Render the next edition of digest NAME from the stored stories; send nothing."""
+    from syndicate.digest.make import preview, sender_for, write_preview
+    from syndicate.models import Subscriber
+    from syndicate.schedules import digest_schedule
+
+    config, store = _open(ctx)
+    try:
+        schedule = digest_schedule(config.project, name)
+        made = preview(config, store, schedule, datetime.now(UTC))
+    finally:
+        store.close()
+    if made is None:
+        click.echo(f"{name}: nothing new since the last edition; no edition would be made")
+        return
+    reader = Subscriber(f"preview@{sender_for(config, schedule).domain}", "Preview Reader")
+    if out is None and not open_:
+        click.echo(made.message.personalize(reader)[1], nl=False)
+        return
+    if out is None:
+        out = config.project / "public" / "previews" / f"{name}.html"
+    write_preview(made, out, reader)
+    size = len(made.rendered.html.encode("utf-8"))
+    click.echo(
+        f"{name}: {len(made.edition.stories)} stories, subject {made.rendered.subject!r}, "
+        f"HTML {size / 1024:.1f} KB → {out}"
+    )
+    if open_:
+        import webbrowser
+
+        page = out if out.suffix.lower() in (".html", ".htm") else out.with_suffix(".html")
+        if page != out:
+            write_preview(made, page, reader)
+        if not webbrowser.open(page.resolve().as_uri()):
+            click.echo(f"no browser here; open {page} yourself", err=True)
 
 
 @cli.command()

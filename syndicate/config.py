@@ -50,6 +50,15 @@ SETTINGS: dict[str, dict[str, Setting]] = {
     },
     "mail": {
         "url": Setting(str, "maildir:public/outbox", "smtp://…, smtps://… or maildir:PATH"),
+        "sender": Setting(
+            str, "", "default From of digests, e.g. 'News <news@example.com>' (a schedule wins)"
+        ),
+        "unsubscribe_mailto": Setting(
+            str, "", "address for List-Unsubscribe mailto (default unsubscribe@SENDER-DOMAIN)"
+        ),
+        "dkim_selector": Setting(str, "", "DKIM selector; signing is on when a key file is set"),
+        "dkim_domain": Setting(str, "", "DKIM d= domain (default: the sender's domain)"),
+        "dkim_key_file": Setting(str, "", "PEM private key for DKIM, relative to the project"),
     },
     "web": {
         "host": Setting(str, "127.0.0.1", "address the web app listens on"),
@@ -159,6 +168,7 @@ class Config:
     store_url: str
     mail_url: str
     web: dict[str, Any]
+    mail: dict[str, Any] = field(default_factory=dict)
     feeds: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
 
@@ -292,6 +302,7 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         site=SiteConfig(**values["site"]),
         store_url=store_url,
         mail_url=values["mail"]["url"],
+        mail=values["mail"],
         web=values["web"],
         feeds=values["feeds"],
         sources=sources,

@@ -91,6 +91,45 @@ class Story:
 
 
 @dataclass
+class EditionStory:
+    """A story as one edition carries it: "updated" when it was sent before and changed."""
+
+    story: Story
+    updated: bool = False
+    content_hash: str = ""
+
+
+@dataclass
+class Edition:
+    """One issue of one digest, identified by (schedule, slot)."""
+
+    schedule: str
+    slot: datetime
+    window_start: datetime | None
+    window_end: datetime
+    stories: list[EditionStory] = field(default_factory=list)
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Subscriber:
+    """Someone who receives digests; identity is the lower-cased email address."""
+
+    email: str
+    name: str = ""
+    status: str = "active"
+
+    @property
+    def id(self) -> str:
+        """Short hash of the lower-cased address: what tokens carry instead of the address."""
+        return short_hash(self.email.strip().lower())
+
+
+@dataclass
 class FetchState:
     """What we remember of one URL between gathers: validators and what it held."""
 

@@ -45,3 +45,13 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
     if hub and report.changed_urls:
         report.failures += ping_hub(hub, report.changed_urls)
     return report
+
+
+def create_edition(config: Config, store: Store, schedule_name: str, slot: datetime):
+    """Make and store the edition of (schedule, slot) once; see digest.make.create_edition."""
+    from syndicate.digest.make import create_edition as make
+    from syndicate.schedules import digest_schedule
+
+    return make(
+        config, store, digest_schedule(config.project, schedule_name), slot, datetime.now(UTC)
+    )

@@ -50,7 +50,7 @@ def init_project(
             text = Template(text).safe_substitute(values)
         target.write_text(text, encoding="utf-8")
         written.append(target)
-    (directory / ".gitignore").write_text("public/\nsyndicate.db*\n", encoding="utf-8")
+    (directory / ".gitignore").write_text("public/\nsyndicate.db*\n.secret-key\n", encoding="utf-8")
     return written
 
 

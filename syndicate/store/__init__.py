@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from syndicate.models import FetchState, GatherReport, MediaInfo, Story
+from syndicate.models import Edition, FetchState, GatherReport, MediaInfo, Story
 
 
 class Store(Protocol):
@@ -48,6 +48,24 @@ class Store(Protocol):
 
     def save_media(self, infos: Iterable[MediaInfo]) -> None:
         """Insert or replace what is known of some image URLs."""
+
+    def digest_candidates(
+        self, since: datetime | None, sections: Iterable[str] | None, limit: int
+    ) -> list[tuple[Story, str]]:
+        """Stories published, first gathered or changed since a time, newest first, with
+        their content hashes; with no time, the newest ``limit``."""
+
+    def sent_before(self, schedule: str, story_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
+        """(hash last carried, carried as updated once) of stories earlier editions carried."""
+
+    def last_edition(self, schedule: str, before: datetime | None = None) -> Edition | None:
+        """The newest edition of a schedule (before a slot), without its stories."""
+
+    def edition(self, schedule: str, slot: datetime) -> Edition | None:
+        """The edition made for (schedule, slot), with its stories."""
+
+    def save_edition(self, edition: Edition) -> tuple[Edition, bool]:
+        """Store a new edition, or return the one (schedule, slot) already has."""
 
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""

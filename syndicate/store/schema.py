@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 SCHEMA_VERSION = 1
@@ -132,4 +133,32 @@ media = Table(
     Column("length", Integer),
     Column("status", Integer),  # HTTP status, or None when the server could not be reached
     Column("checked_at", AwareDateTime, nullable=False),
+)
+
+# One issue of one digest. (schedule, slot) is unique: two daemons, or a cron job beside the
+# daemon, firing the same slot make one edition.
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule", String(100), nullable=False),
+    Column("slot", AwareDateTime, nullable=False),
+    Column("window_start", AwareDateTime),
+    Column("window_end", AwareDateTime, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("created_at", AwareDateTime, nullable=False),
+    UniqueConstraint("schedule", "slot", name="uq_editions_schedule_slot"),
+)
+
+# Which stories an edition carried, as they were then (the hash tells a later change).
+edition_stories = Table(
+    "edition_stories",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(16), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("updated", Boolean, nullable=False, default=False),
 )

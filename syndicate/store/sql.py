@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from syndicate.errors import ConfigError
 from syndicate.models import CrossLink, FetchState, GatherReport, Image, MediaInfo, Story
 from syndicate.store import schema as s
+from syndicate.store.editions import EditionStore
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -61,7 +62,7 @@ def _shown(url: str) -> str:
         return url
 
 
-class SQLStore:
+class SQLStore(EditionStore):
     """The Store protocol over SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:
@@ -268,35 +269,39 @@ class SQLStore:
 
         ``section`` is one section's slug or several.
         """
-        t = s.stories
         # Pick the ids first (the listing index covers this), then read only those rows:
         # sorting whole rows, bodies and all, is what makes "the latest 50" slow.
         q = self._listing(section, since, limit)
         with self.engine.connect() as conn:
             ids = [r[0] for r in conn.execute(q)]
-            found = {}
-            for i in range(0, len(ids), 500):
-                for r in conn.execute(select(t).where(t.c.id.in_(ids[i : i + 500]))).mappings():
-                    found[r["id"]] = r
-            rows = [found[i] for i in ids if i in found]
-            links: dict[str, list[CrossLink]] = {}
-            for i in range(0, len(ids), 500):
-                for c in conn.execute(
-                    select(s.crosslinks)
-                    .where(s.crosslinks.c.story_id.in_(ids[i : i + 500]))
-                    .order_by(s.crosslinks.c.story_id, s.crosslinks.c.position)
-                ).mappings():
-                    links.setdefault(c["story_id"], []).append(
-                        CrossLink(
-                            label=c["label"],
-                            href=c["href"],
-                            external=c["external"],
-                            target_url=c["target_url"],
-                            position=c["position"],
-                            after_paragraph=c["after_paragraph"],
-                        )
+            return [story for story, _ in self._by_ids(conn, ids)]
+
+    def _by_ids(self, conn, ids: list[str]) -> list[tuple[Story, str]]:
+        """The stories with these ids, in this order, with their stored content hashes."""
+        t = s.stories
+        found = {}
+        for i in range(0, len(ids), 500):
+            for r in conn.execute(select(t).where(t.c.id.in_(ids[i : i + 500]))).mappings():
+                found[r["id"]] = r
+        rows = [found[i] for i in ids if i in found]
+        links: dict[str, list[CrossLink]] = {}
+        for i in range(0, len(ids), 500):
+            for c in conn.execute(
+                select(s.crosslinks)
+                .where(s.crosslinks.c.story_id.in_(ids[i : i + 500]))
+                .order_by(s.crosslinks.c.story_id, s.crosslinks.c.position)
+            ).mappings():
+                links.setdefault(c["story_id"], []).append(
+                    CrossLink(
+                        label=c["label"],
+                        href=c["href"],
+                        external=c["external"],
+                        target_url=c["target_url"],
+                        position=c["position"],
+                        after_paragraph=c["after_paragraph"],
                     )
-        return [_story(r, links.get(r["id"], [])) for r in rows]
+                )
+        return [(_story(r, links.get(r["id"], [])), r["content_hash"]) for r in rows]
 
     def resolve_crosslinks(self) -> int:
         """Point every cross-link at its stored target; return how many links there are.

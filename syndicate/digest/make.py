@@ -1,0 +1,147 @@
+"""From a schedule to a rendered edition and its message template: what `digest preview`,
+`send` and the daemon share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from syndicate.config import Config
+from syndicate.digest.edition import next_edition
+from syndicate.digest.mime import DkimKey, MessageTemplate, Sender
+from syndicate.digest.render import Rendered, Renderer, edition_context
+from syndicate.errors import ConfigError
+from syndicate.models import Edition
+from syndicate.schedules import Schedule
+from syndicate.store import Store
+from syndicate.tokens import Tokens, secret_key
+
+
+@dataclass
+class Made:
+    """An edition with its one rendering and the template every message is composed from."""
+
+    edition: Edition
+    rendered: Rendered
+    message: MessageTemplate
+
+
+def sender_for(config: Config, schedule: Schedule) -> Sender:
+    """The From/Reply-To of a digest: the schedule's, else [mail] sender, else the site's."""
+    from_addr = schedule.sender or config.mail.get("sender", "")
+    if not from_addr:
+        host = (urlsplit(config.site.url).hostname or "localhost").removeprefix("www.")
+        if "." not in host or host.replace(".", "").isdigit():
+            host = "localhost.localdomain"  # 127.0.0.1 is no mail domain
+        from_addr = f"{config.site.name or host} <news@{host}>"
+    return Sender(
+        from_addr=from_addr,
+        reply_to=schedule.reply_to,
+        public_url=config.public_url,
+        unsubscribe_mailto=config.mail.get("unsubscribe_mailto", ""),
+    )
+
+
+def dkim_key(config: Config, sender: Sender) -> DkimKey | None:
+    """The configured DKIM key, or None when signing is off."""
+    key_file = config.mail.get("dkim_key_file", "")
+    if not key_file:
+        return None
+    path = config.project / key_file
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"mail.dkim_key_file {str(path)!r} cannot be read ({exc.strerror})",
+            "point it at a PEM private key, or leave it empty to send unsigned",
+        ) from exc
+    selector = config.mail.get("dkim_selector", "")
+    if not selector:
+        raise ConfigError("mail.dkim_selector is empty", "set the DNS selector of the key")
+    return DkimKey(selector, config.mail.get("dkim_domain") or sender.domain, key)
+
+
+def render_edition(
+    config: Config, schedule: Schedule, edition: Edition, renderer: Renderer | None = None
+) -> Made:
+    """Render an edition once and prepare its message template."""
+    renderer = renderer or Renderer(config.project)
+    context = edition_context(config, schedule, edition)
+    rendered = renderer.render(context, schedule.template, schedule.subject)
+    sender = sender_for(config, schedule)
+    message = MessageTemplate(
+        rendered.subject,
+        rendered.html,
+        rendered.text,
+        sender,
+        schedule.name,
+        Tokens(secret_key(config.project)),
+        dkim=dkim_key(config, sender),
+        list_name=schedule.title,
+    )
+    edition.subject, edition.html, edition.text = rendered.subject, rendered.html, rendered.text
+    return Made(edition, rendered, message)
+
+
+def preview(config: Config, store: Store, schedule: Schedule, now: datetime) -> Made | None:
+    """The next edition as it would be made now; None when nothing is new and the
+    schedule skips empty editions. Nothing is stored."""
+    edition = next_edition(store, schedule, now, now)
+    if not edition.stories and schedule.skip_if_empty:
+        return None
+    return render_edition(config, schedule, edition)
+
+
+def create_edition(
+    config: Config, store: Store, schedule: Schedule, slot: datetime, now: datetime
+) -> tuple[Made | None, bool]:
+    """Make and store the edition of (schedule, slot), once: (made, True) when this call
+    made it, (the existing one, False) when it existed, (None, False) when nothing is new."""
+    existing = store.edition(schedule.name, slot)
+    if existing is not None:
+        return _remade(config, schedule, existing), False
+    edition = next_edition(store, schedule, slot, now)
+    if not edition.stories and schedule.skip_if_empty:
+        return None, False
+    made = render_edition(config, schedule, edition)
+    stored, created = store.save_edition(made.edition)
+    if not created:  # another process made it first: use theirs
+        return _remade(config, schedule, stored), False
+    return made, True
+
+
+def _remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
+    """A stored edition's message template, from its stored HTML and text (not re-rendered)."""
+    sender = sender_for(config, schedule)
+    message = MessageTemplate(
+        edition.subject,
+        edition.html,
+        edition.text,
+        sender,
+        schedule.name,
+        Tokens(secret_key(config.project)),
+        dkim=dkim_key(config, sender),
+        list_name=schedule.title,
+    )
+    return Made(edition, Rendered(edition.subject, "", edition.html, edition.text), message)
+
+
+def write_preview(made: Made, out: Path, subscriber) -> None:
+    """Write the preview file the extension asks for: .html, .txt, .mjml or .eml."""
+    suffix = out.suffix.lower()
+    if suffix == ".eml":
+        data = made.message.compose(subscriber)
+    elif suffix in (".html", ".htm"):
+        data = made.message.personalize(subscriber)[0].encode("utf-8")
+    elif suffix == ".txt":
+        data = made.message.personalize(subscriber)[1].encode("utf-8")
+    elif suffix == ".mjml":
+        data = made.rendered.mjml.encode("utf-8")
+    else:
+        raise ConfigError(
+            f"--out {out}: unknown kind {suffix or '(none)'}", "use .html, .eml, .txt or .mjml"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)

@@ -1,0 +1,197 @@
+"""Per-subscriber messages from a once-rendered edition (DESIGN invariant 4).
+
+`MessageTemplate` does everything that is the same for every subscriber once: the common
+headers, the boundary, the parts split at their placeholders. `compose(subscriber)` then
+only joins the pieces with the subscriber's name and signed URLs, encodes the two parts
+(quoted-printable, in C) and writes the few headers that differ. Python's EmailMessage is
+too slow to build per subscriber (about 7 ms for a 90 KB digest); the result parses back
+with email.policy.default without defects.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from html import escape
+
+from syndicate.digest.render import NAME, PLACEHOLDERS, PREFERENCES_URL, UNSUBSCRIBE_URL
+from syndicate.errors import ConfigError
+from syndicate.models import Subscriber
+from syndicate.tokens import Tokens
+
+_SPLIT = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
+_CRLF = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a digest comes from, and where list mail goes."""
+
+    from_addr: str  # "Name <addr@domain>"
+    reply_to: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+    list_id: str = ""  # "digest.example.com"
+    unsubscribe_mailto: str = ""  # "unsubscribe@example.com"
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain: Message-IDs and List-Id are made on it."""
+        return parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost"
+
+
+def one_line(value: str) -> str:
+    """A header value from data: control characters (CR, LF…) become single spaces."""
+    return " ".join(_CRLF.sub(" ", value).split())
+
+
+def check_address(addr: str, what: str) -> str:
+    """An address as given, or a ConfigError: no CR/LF, one @, something on both sides."""
+    name, email = parseaddr(addr)
+    local, at, domain = email.rpartition("@")
+    if _CRLF.search(addr) or not (local and at and domain) or " " in email:
+        raise ConfigError(f"{what} {addr!r} is not an email address", "write it as name@domain")
+    return addr
+
+
+class MessageTemplate:
+    """One edition's message, ready to be personalized for many subscribers."""
+
+    def __init__(
+        self,
+        subject: str,
+        html: str,
+        text: str,
+        sender: Sender,
+        digest: str,
+        tokens: Tokens,
+        dkim: DkimKey | None = None,
+        list_name: str = "",
+    ) -> None:
+        check_address(sender.from_addr, "sender")
+        if sender.reply_to:
+            check_address(sender.reply_to, "reply-to")
+        self.sender, self.digest, self.tokens, self.dkim = sender, digest, tokens, dkim
+        self.boundary = "==syndicate-" + secrets.token_hex(12)
+        head = EmailMessage(policy=SMTP)
+        head["From"] = one_line(sender.from_addr)
+        if sender.reply_to:
+            head["Reply-To"] = one_line(sender.reply_to)
+        head["Subject"] = one_line(subject)
+        head["List-Id"] = f"{one_line(list_name or digest)[:60]} <{self._list_id()}>"
+        head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        head["MIME-Version"] = "1.0"
+        head["Content-Type"] = f'multipart/alternative; boundary="{self.boundary}"'
+        # Serialized once by the email package (folding, RFC 2047 for non-ASCII).
+        self.common = head.as_bytes(policy=SMTP).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        self.html_parts = _SPLIT.split(html.replace("\r\n", "\n"))
+        self.text_parts = _SPLIT.split(text.replace("\r\n", "\n"))
+        b = self.boundary.encode()
+        self.text_head = (
+            b"--" + b + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
+        self.html_head = (
+            b"\r\n--" + b + b"\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
+        self.tail = b"\r\n--" + b + b"--\r\n"
+
+    def _list_id(self) -> str:
+        return self.sender.list_id or f"{self.digest}.{self.sender.domain}"
+
+    def urls(self, subscriber: Subscriber) -> tuple[str, str]:
+        """(unsubscribe URL, preferences URL) signed for this subscriber and digest."""
+        base = self.sender.public_url.rstrip("/")
+        unsub = self.tokens.unsubscribe(subscriber.id, self.digest)
+        prefs = self.tokens.preferences(subscriber.id, self.digest)
+        return f"{base}/unsubscribe/{unsub}", f"{base}/preferences/{prefs}"
+
+    def personalize(self, subscriber: Subscriber) -> tuple[str, str]:
+        """(html, text) for one subscriber: placeholders filled, nothing re-rendered."""
+        unsub, prefs = self.urls(subscriber)
+        name = one_line(subscriber.name) or "reader"
+        html_values = {NAME: escape(name), UNSUBSCRIBE_URL: unsub, PREFERENCES_URL: prefs}
+        text_values = {NAME: name, UNSUBSCRIBE_URL: unsub, PREFERENCES_URL: prefs}
+        html = "".join(html_values.get(p, p) for p in self.html_parts)
+        text = "".join(text_values.get(p, p) for p in self.text_parts)
+        return html, text
+
+    def compose(self, subscriber: Subscriber, now: float | None = None) -> bytes:
+        """The whole message for one subscriber, as bytes ready for SMTP (CRLF lines)."""
+        check_address(subscriber.email, "subscriber address")
+        html, text = self.personalize(subscriber)
+        unsub, _ = self.urls(subscriber)
+        to = formataddr((one_line(subscriber.name), subscriber.email.strip()), charset="utf-8")
+        mailto = self.sender.unsubscribe_mailto or f"unsubscribe@{self.sender.domain}"
+        stamp = now if now is not None else time.time()
+        headers = (
+            f"To: {to}\r\n"
+            f"Date: {format_datetime(_utc(stamp))}\r\n"
+            f"Message-ID: <{int(stamp)}.{secrets.token_hex(8)}@{self.sender.domain}>\r\n"
+            f"List-Unsubscribe: <{unsub}>,\r\n"
+            f" <mailto:{mailto}?subject=unsubscribe%20{subscriber.id}%20{self.digest}>\r\n"
+        ).encode("ascii")
+        body = b"".join(
+            (
+                b"\r\n",
+                self.text_head,
+                _qp(text),
+                self.html_head,
+                _qp(html),
+                self.tail,
+            )
+        )
+        message = self.common + headers + body
+        if self.dkim is not None:
+            message = self.dkim.sign(message)
+        return message
+
+
+def _qp(text: str) -> bytes:
+    # binascii's quoted-printable is C: the one encoding step each subscriber pays for.
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+def _utc(stamp: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """A DKIM signing key (dkimpy): selector, domain and the private key in PEM."""
+
+    selector: str
+    domain: str
+    private_key: bytes
+
+    HEADERS = (
+        b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id",
+        b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version", b"content-type",
+    )  # fmt: skip
+
+    def sign(self, message: bytes) -> bytes:
+        """The message with a DKIM-Signature header in front."""
+        import dkim
+
+        signature = dkim.sign(
+            message,
+            self.selector.encode(),
+            self.domain.encode(),
+            self.private_key,
+            include_headers=list(self.HEADERS),
+        )
+        return signature + message
+
+
+def recipient(subscriber: Subscriber) -> str:
+    """The subscriber's bare address, for the SMTP envelope."""
+    return str(Address(addr_spec=subscriber.email.strip()))

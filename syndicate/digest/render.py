@@ -1,0 +1,205 @@
+"""Render an edition once: Jinja → MJML → HTML (mjml-python) → inlined CSS (premailer),
+and the plain-text part from its own template.
+
+What differs per subscriber is left as placeholders (PLACEHOLDERS) for personalize.py to
+fill; nothing here runs per subscriber. Everything stays offline: premailer never fetches
+a stylesheet (an mj-font link would make it try).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+)
+
+from syndicate.config import Config
+from syndicate.errors import SyndicateError
+from syndicate.models import Edition
+from syndicate.schedules import Schedule
+
+# Filled per subscriber. Letters and underscores only: MJML, premailer and HTML escaping
+# leave them alone, in text and in href attributes alike.
+NAME = "__SYNDICATE_NAME__"
+UNSUBSCRIBE_URL = "__SYNDICATE_UNSUBSCRIBE_URL__"
+PREFERENCES_URL = "__SYNDICATE_PREFERENCES_URL__"
+PLACEHOLDERS = (NAME, UNSUBSCRIBE_URL, PREFERENCES_URL)
+
+
+class RenderError(SyndicateError):
+    """A template or MJML problem: nothing is sent."""
+
+    exit_code = 2
+
+
+@dataclass
+class Rendered:
+    """One edition, rendered: what every subscriber's message is made from."""
+
+    subject: str
+    mjml: str
+    html: str
+    text: str
+
+
+class Renderer:
+    """The project's email templates (templates/email/, falling back to the built-in ones)."""
+
+    def __init__(self, project: Path) -> None:
+        self.env = Environment(
+            loader=ChoiceLoader(
+                [
+                    FileSystemLoader(project / "templates" / "email"),
+                    PackageLoader("syndicate", "starter/templates/email"),
+                ]
+            ),
+            # Story text is untrusted: escaped in HTML and MJML. The text part is not HTML.
+            autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.calls = {"jinja": 0, "mjml": 0, "premailer": 0}
+
+    def render(self, context: dict[str, Any], template: str, subject: str) -> Rendered:
+        """Render the MJML and text templates and the subject; compile and inline once."""
+        mjml_source = self._jinja(f"{template}.mjml.j2", context)
+        text = self._jinja(f"{template}.txt.j2", context)
+        subject_line = self._subject(subject, context)
+        html = self.inline(self.compile(mjml_source, f"{template}.mjml.j2"))
+        return Rendered(subject_line, mjml_source, html, text)
+
+    def _jinja(self, name: str, context: dict[str, Any]) -> str:
+        self.calls["jinja"] += 1
+        try:
+            return self.env.get_template(name).render(context)
+        except TemplateError as exc:
+            raise RenderError(*_template_problem(exc, name)) from exc
+
+    def _subject(self, subject: str, context: dict[str, Any]) -> str:
+        try:
+            env = self.env.overlay(autoescape=False)
+            line = env.from_string(subject).render(context)
+        except TemplateError as exc:
+            raise RenderError(
+                f"digest subject template: {exc}", "fix 'subject' in the schedule file"
+            ) from exc
+        # A header is one line: newlines from a story title never reach it.
+        return " ".join(line.split())
+
+    def compile(self, mjml_source: str, name: str = "MJML") -> str:
+        """MJML → HTML with mjml-python; an MJML error names the template, nothing is sent."""
+        from mjml import mjml2html
+
+        self.calls["mjml"] += 1
+        try:
+            return mjml2html(mjml_source, disable_comments=True)
+        except Exception as exc:  # mjml-python raises ValueError with MRML's message
+            raise RenderError(
+                f"{name}: MJML does not compile ({exc})",
+                "check the template's MJML; '<' in text must be written &lt;",
+            ) from exc
+
+    def inline(self, html: str) -> str:
+        """Inline the CSS into style attributes, keeping media queries in <style>."""
+        from premailer import Premailer
+
+        self.calls["premailer"] += 1
+        return Premailer(
+            html,
+            allow_network=False,  # never fetch a web-font or stylesheet link
+            keep_style_tags=True,  # media queries can only live in <style>
+            strip_important=False,
+            remove_classes=False,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
+        ).transform()
+
+
+def _template_problem(exc: TemplateError, name: str) -> tuple[str, str]:
+    """(message with template name and line, hint) for a Jinja error."""
+    if isinstance(exc, TemplateSyntaxError):
+        where = f"{exc.filename or exc.name or name}, line {exc.lineno}"
+        return f"template {where}: {exc.message}", "fix the template's syntax at that line"
+    # A render-time error: the innermost template frame of the traceback says where.
+    where = name
+    tb = sys.exc_info()[2] or exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{filename}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return f"template {where}: {exc}", "fix the template at that line"
+
+
+def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dict[str, Any]:
+    """What the templates see: the edition, its stories as cards, the site, the links."""
+    urls = {e.story.url for e in edition.stories}
+    tz = config.site.tz
+    cards = []
+    for e in edition.stories:
+        s = e.story
+        image = None
+        if s.image and s.image.url.startswith(("https://", "http://")):
+            image = {"url": s.image.url, "alt": s.image.caption or s.title}
+        also = []
+        for link in s.also_read:
+            url = link.target_url or link.href
+            # A story of this same edition is a card already; a link to nowhere is no link.
+            if url and url not in urls and url.startswith(("https://", "http://")):
+                also.append({"title": link.label, "url": url, "external": link.external})
+        cards.append(
+            {
+                "title": s.title,
+                "url": s.url,
+                "section": s.section_name or s.section or "",
+                "author": s.author or "",
+                "published": _local(s.published, tz),
+                "image": image,
+                "summary": s.summary or (s.body_text[0] if s.body_text else ""),
+                "updated": e.updated,
+                "also_read": also,
+            }
+        )
+    when = edition.window_end.astimezone(tz)
+    return {
+        "edition": {
+            "title": schedule.title,
+            "name": schedule.name,
+            "date": f"{when:%A} {when.day} {when:%B %Y}",
+            "stories": cards,
+            "lead": cards[0] if cards else {"title": "", "url": "", "summary": ""},
+            "count": len(cards),
+        },
+        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "subscriber": {"name": NAME},
+        "links": {"unsubscribe": UNSUBSCRIBE_URL, "preferences": PREFERENCES_URL},
+    }
+
+
+def _local(when: datetime | None, tz) -> str:
+    return f"{when.astimezone(tz):%d %b %Y, %H:%M}" if when else ""
+
+
+def size_problems(html: str) -> list[str]:
+    """What a real inbox would object to in a rendered edition's HTML."""
+    problems = []
+    if len(html.encode("utf-8")) > 102 * 1024:
+        problems.append(f"HTML is {len(html.encode()) // 1024} KB; Gmail clips above 102 KB")
+    if re.search(r"<script\b", html, re.I):
+        problems.append("HTML contains a <script>")
+    return problems

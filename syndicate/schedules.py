@@ -1,0 +1,135 @@
+"""Schedules: schedules/*.toml, one per file (file stem = name): a gather, a feeds build,
+or a digest. The daemon fires them; `digest preview` and `send` use the digest ones."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, TemplateSyntaxError
+
+from syndicate.config import Setting, check_value, unknown_key
+from syndicate.errors import ConfigError
+
+KINDS = ("gather", "feeds", "digest")
+_WHEN: dict[str, Setting] = {
+    "kind": Setting(str, None, "gather, feeds or digest", True),
+    "cron": Setting(str, "", "a crontab line, e.g. '0 7 * * *' (in timezone)"),
+    "every": Setting(str, "", "an interval, e.g. '15m', '2h', '1d'"),
+    "timezone": Setting(str, "", "zone of the cron times (default: [site] timezone)"),
+}
+DIGEST_SETTINGS: dict[str, Setting] = {
+    **_WHEN,
+    "title": Setting(str, None, "the digest's name, shown at the top of every edition", True),
+    "sections": Setting((str, list), "all", '"all", or a list of section slugs'),
+    "max_stories": Setting(int, 12, "most stories in one edition"),
+    "subject": Setting(
+        str, "{{ edition.title }}: {{ edition.lead.title }}", "Jinja template of the subject"
+    ),
+    "template": Setting(str, "digest", "templates/email/NAME.mjml.j2 and NAME.txt.j2"),
+    "sender": Setting(str, "", "From address, e.g. 'Daily News <news@example.com>'"),
+    "reply_to": Setting(str, "", "Reply-To address (default: none)"),
+    "skip_if_empty": Setting(bool, True, "make no edition when nothing is new"),
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One schedule file. Digest fields are empty for the other kinds."""
+
+    name: str
+    kind: str
+    cron: str = ""
+    every: str = ""
+    timezone: str = ""
+    title: str = ""
+    sections: tuple[str, ...] | None = None
+    max_stories: int = 12
+    subject: str = ""
+    template: str = "digest"
+    sender: str = ""
+    reply_to: str = ""
+    skip_if_empty: bool = True
+
+
+def load_schedules(project: Path) -> dict[str, Schedule]:
+    """Read and validate every schedules/*.toml; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    found = {}
+    for path in sorted((project / "schedules").glob("*.toml")):
+        schedule = _load_one(path, problems)
+        if schedule is not None:
+            found[schedule.name] = schedule
+    if problems:
+        raise ConfigError(problems, "fix the schedule file(s) named above and run again")
+    return found
+
+
+def digest_schedule(project: Path, name: str) -> Schedule:
+    """The digest schedule called name, or a usage error naming the ones there are."""
+    schedules = load_schedules(project)
+    digests = [s for s in schedules.values() if s.kind == "digest"]
+    schedule = schedules.get(name)
+    if schedule is None or schedule.kind != "digest":
+        known = ", ".join(s.name for s in digests) or "none"
+        raise ConfigError(
+            f"no digest schedule named {name!r} in {project / 'schedules'}",
+            f"digests defined: {known}",
+        )
+    return schedule
+
+
+def _load_one(path: Path, problems: list[str]) -> Schedule | None:
+    where = str(path)
+    if not _NAME.match(path.stem):
+        problems.append(f"{where}: the file name is the schedule's name; use a-z, 0-9, '-', '_'")
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{where}: not valid TOML: {exc}")
+        return None
+    kind = data.get("kind")
+    if kind not in KINDS:
+        problems.append(f"{where}: 'kind' is {kind!r}; use one of {', '.join(KINDS)}")
+        return None
+    settings = DIGEST_SETTINGS if kind == "digest" else _WHEN
+    before = len(problems)
+    for key, value in data.items():
+        if key not in settings:
+            problems.append(unknown_key(where, key, list(settings)))
+            continue
+        err = check_value(where, key, value, settings[key])
+        if err:
+            problems.append(err)
+    v: dict[str, Any] = {k: data.get(k, s.default) for k, s in settings.items()}
+    for key, setting in settings.items():
+        if setting.required and not v[key]:
+            problems.append(f"{where}: '{key}' is required ({setting.help})")
+    if kind == "digest" and len(problems) == before:
+        _check_digest(where, v, problems)
+    if len(problems) > before:
+        return None
+    sections = v.get("sections", "all")
+    return Schedule(
+        name=path.stem,
+        **{k: v[k] for k in settings if k != "sections"},
+        sections=None if sections == "all" else tuple(sections),
+    )
+
+
+def _check_digest(where: str, v: dict[str, Any], problems: list[str]) -> None:
+    if not 1 <= v["max_stories"] <= 100:
+        problems.append(f"{where}: 'max_stories' must be between 1 and 100, not {v['max_stories']}")
+    if isinstance(v["sections"], str) and v["sections"] != "all":
+        problems.append(f"{where}: 'sections' is {v['sections']!r}; use \"all\" or a list")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]*$", v["template"]):
+        problems.append(f"{where}: 'template' {v['template']!r} must be a plain name, e.g. digest")
+    try:
+        Environment().parse(v["subject"])
+    except TemplateSyntaxError as exc:
+        problems.append(f"{where}: 'subject' is not a valid Jinja template ({exc.message})")

@@ -1,0 +1,63 @@
+"""Signed tokens for unsubscribe and preferences links (itsdangerous, HMAC-SHA1 by default).
+
+A token names a subscriber (by the hash of their address, never the address) and a digest,
+so a link works for that pair only and cannot be forged or pointed at someone else.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+KEY_FILE = ".secret-key"  # in the project, git-ignored; SYNDICATE_SECRET_KEY wins
+
+
+def secret_key(project: Path, env: dict[str, str] | None = None) -> str:
+    """The key that signs tokens: $SYNDICATE_SECRET_KEY, else the project's key file,
+    made once with 32 random bytes (readable by its owner only)."""
+    env = os.environ if env is None else env
+    if env.get("SYNDICATE_SECRET_KEY"):
+        return env["SYNDICATE_SECRET_KEY"]
+    path = project / KEY_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+class Tokens:
+    """Makes and reads the signed tokens of one project."""
+
+    def __init__(self, key: str) -> None:
+        self._unsubscribe = URLSafeSerializer(key, salt="syndicate.unsubscribe")
+        self._preferences = URLSafeSerializer(key, salt="syndicate.preferences")
+
+    def unsubscribe(self, subscriber_id: str, digest: str) -> str:
+        """A token for one-click unsubscribe of one subscriber from one digest."""
+        return self._unsubscribe.dumps([subscriber_id, digest])
+
+    def preferences(self, subscriber_id: str, digest: str) -> str:
+        """A token for one subscriber's preferences page, reached from one digest."""
+        return self._preferences.dumps([subscriber_id, digest])
+
+    def read_unsubscribe(self, token: str) -> tuple[str, str] | None:
+        """(subscriber id, digest) of a genuine unsubscribe token, else None."""
+        return _read(self._unsubscribe, token)
+
+    def read_preferences(self, token: str) -> tuple[str, str] | None:
+        """(subscriber id, digest) of a genuine preferences token, else None."""
+        return _read(self._preferences, token)
+
+
+def _read(serializer: URLSafeSerializer, token: str) -> tuple[str, str] | None:
+    try:
+        value = serializer.loads(token)
+    except BadSignature:
+        return None
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return value[0], value[1]
+    return None
