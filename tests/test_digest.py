@@ -179,6 +179,12 @@ def test_render_once_personalize_many(project, monkeypatch):
         msg = _parse(raw)
         assert msg["To"].addresses[0].addr_spec == f"s{i}@example.org"
         assert f"Hello S {i}," in msg.get_body(("plain",)).get_content()
+    # The parts, encoded piece by piece, decode to exactly the personalized documents.
+    someone = Subscriber("zoe@example.org", "Zoë = O'Brien <&>")
+    html, text = made.message.personalize(someone)
+    msg = _parse(made.message.compose(someone))
+    assert msg.get_body(("html",)).get_content().replace("\r\n", "\n") == html
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
 
 
 def test_hostile_titles_names_and_bodies_stay_inert(project):
