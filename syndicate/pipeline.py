@@ -38,12 +38,12 @@ def gather(
 def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildReport:
     """Write every feed of feeds/*.toml (default into the project's public/feeds)."""
     from syndicate.feeds.build import build_feeds as build
-    from syndicate.feeds.websub import ping_hub
+    from syndicate.feeds.websub import ping_changed
 
     report = build(config, store, out)
     hub = config.feeds.get("hub")
-    if hub and report.changed_urls:
-        report.failures += ping_hub(hub, report.changed_urls)
+    if hub:
+        report.failures += ping_changed(hub, report.changed_urls, out or config.feeds_out)
     return report
 
 

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import socket
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class FeedFiles:
         try:
             st = path.stat()
         except OSError:
+            return None
+        if not path.is_file():  # a directory named like a feed
             return None
         key = (st.st_mtime_ns, st.st_size)
         cached = self._cache.get(path)
@@ -144,7 +147,9 @@ def _not_modified(request: Request, found: _Cached, etag: str) -> bool:
             modified = parsedate_to_datetime(found.last_modified)
         except (TypeError, ValueError):
             return False
-        return since.tzinfo is not None and modified <= since
+        if since.tzinfo is None:  # asctime and RFC 850 forms carry no zone: they mean GMT
+            since = since.replace(tzinfo=UTC)
+        return modified <= since
     return False
 
 

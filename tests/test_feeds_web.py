@@ -115,6 +115,61 @@ def test_summary_feeds_carry_the_lede_and_also_read_but_not_the_body(tmp_path):
     assert "relative link" not in content
 
 
+def test_odd_stories_and_sections_never_break_a_build(tmp_path):
+    project = _project(tmp_path)
+    from syndicate.config import load_config
+    from syndicate.store import open_store
+
+    store = open_store(load_config(project).store_url)
+    odd = [
+        ("https://news.example.com/2024/desh/खबर-एक/", "देश", "A \x0b control \x02 title"),
+        ("https://news.example.com/2024/videsh/my story/", "विदेश", "Spaces in the URL"),
+        ("https://news.example.com/2024/w/upper/", "World", "Upper-case slug"),
+        ("https://news.example.com/2024/e/empty/", "world", "Nothing but a title"),
+    ]
+    for i, (url, section, title) in enumerate(odd):
+        store.save_story(
+            Story(
+                url=url,
+                title=title,
+                author="X\x01Y",
+                section=section,
+                section_name=section,
+                tags=["a\x0cb"],
+                image=Image(f"https://cdn.example.com/my photo é {i}.jpg"),
+                body_html="" if "Nothing" in title else '<p><video poster="/p.jpg"></video>'
+                '<picture><source srcset="/a.webp 1x, /b.webp 2x"></picture> text</p>',
+                published=datetime(2024, 6, 1 + i, tzinfo=UTC),
+                first_seen=datetime(2024, 6, 1, tzinfo=UTC),
+            )
+        )
+    store.close()
+    first = run_cli("feeds", "build", project=project, check=0)
+    assert "0 failed" in first.stdout
+    check = run_cli("feeds", "validate", project=project)
+    assert check.returncode == 0, check.stderr
+    out = project / "public" / "feeds"
+    section_files = sorted(p.name for p in (out / "sections").glob("*.rss"))
+    assert len(section_files) == 5, section_files  # world, sport, two Devanagari, World
+    again = run_cli("feeds", "build", project=project, check=0)
+    assert " 0 written" in again.stdout
+    rss = (out / "all.rss").read_text()
+    assert "%E0%A4%96" in rss and "my%20story" in rss and "my%20photo%20%C3%A9" in rss
+    assert 'poster="https://news.example.com/p.jpg"' in rss.replace("&quot;", '"')
+    assert "https://news.example.com/a.webp 1x, https://news.example.com/b.webp 2x" in rss
+    items = json.loads((out / "all.json").read_text())["items"]
+    assert all(item["content_html"] for item in items)
+    # A format dropped from a definition: its files go, they would never change again.
+    (project / "feeds" / "all.toml").write_text(
+        (project / "feeds" / "all.toml").read_text().replace(
+            'formats = ["rss", "atom", "json"]', 'formats = ["rss"]'
+        )
+    )
+    dropped = run_cli("feeds", "build", project=project, check=0)
+    assert "2 removed" in dropped.stdout
+    assert (out / "all.rss").exists() and not (out / "all.atom").exists()
+
+
 @pytest.fixture
 def served(tmp_path):
     """The project's web app run by `syndicate serve` on a free port: its base URL."""
@@ -174,8 +229,17 @@ def test_web_app_serves_feeds_with_validators_gzip_and_head(served):
         assert "Accept-Encoding" in raw.headers["vary"]
         expected = (project / "public" / "feeds" / "all.json").read_bytes()
         assert raw.content == expected  # httpx decodes; the wire was gzip
-        for missing in ("/feeds/nope.rss", "/feeds/../syndicate.toml", "/feeds/.manifest.json"):
+        (project / "public" / "feeds" / "dir.json").mkdir()
+        for missing in (
+            "/feeds/nope.rss",
+            "/feeds/../syndicate.toml",
+            "/feeds/.manifest.json",
+            "/feeds/dir.json",
+        ):
             assert client.get(missing).status_code == 404
+        asctime = "Sun Nov  6 08:49:37 2099"  # RFC 9110 wants the old forms read too
+        old_form = client.get("/feeds/all.rss", headers={"If-Modified-Since": asctime})
+        assert old_form.status_code == 304
         assert client.get("/healthz").text == "ok\n"
 
 
@@ -221,8 +285,17 @@ def test_websub_hub_is_advertised_and_pinged_for_changed_feeds(tmp_path):
         (project / "public" / "feeds" / ".manifest.json").unlink()
         (project / "public" / "feeds" / "all.rss").unlink()
         failed = run_cli("feeds", "build", project=project)
+        # The hub is back: the next build, with nothing new, tells it what it missed.
+        _Hub.status, before = 204, len(_Hub.pings)
+        retried = run_cli("feeds", "build", project=project, check=0)
+        missed = _Hub.pings[before:]
+        later = run_cli("feeds", "build", project=project, check=0)
+        after = len(_Hub.pings)
     finally:
         hub.shutdown()
+    # Only all.rss was rewritten by the failed build; that one ping is made up for, once.
+    assert " 0 written" in retried.stdout and len(missed) == 1 and "all.rss" in missed[0]
+    assert after == before + 1 and "0 failed" in later.stdout
     assert len(first) == 9  # 3 feeds (all, world, sport) × 3 formats
     assert all(p.startswith("hub.mode=publish&hub.url=http") for p in first)
     assert failed.returncode == 1

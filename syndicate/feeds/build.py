@@ -13,13 +13,14 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from syndicate import __version__
 from syndicate.config import Config
 from syndicate.errors import ConfigError
-from syndicate.feeds.document import EPOCH, Channel, Media, entry_for
+from syndicate.feeds.document import EPOCH, Channel, Entry, Media, entry_for, text
 from syndicate.feeds.jsonfeed import json_feed_bytes, rfc3339
 from syndicate.feeds.media import known_media
 from syndicate.feeds.outline import autodiscovery_html, opml_bytes
@@ -67,25 +68,26 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
     old = read_manifest(out)
     manifest: dict[str, Any] = {"version": 1, "feeds": {}}
     report = BuildReport(feeds=len(feeds))
+    # The cheap keys decide whether anything is rendered at all: a rebuild with nothing new
+    # reads no story bodies. What image servers said is part of them, so an image whose
+    # size becomes known (a probe retried a day later) does change its feeds.
+    keys = {feed.path: store.story_keys(feed.sections, feed.spec.entries) for feed in feeds}
+    media = known_media(
+        store,
+        [k[5] for rows in keys.values() for k in rows if k[5]],
+        probe=bool(config.feeds.get("probe_images", True)),
+        allow_private=any(s.allow_private for s in sources),
+        user_agent=sources[0].user_agent if sources else "syndicate",
+    )
     for feed in feeds:
-        # The cheap keys decide whether anything is rendered at all: a rebuild with nothing
-        # new reads no story bodies. Image sizes are not in them: they only change when an
-        # image is first seen, that is with a story that changes the keys anyway.
-        keys = store.story_keys(feed.sections, feed.spec.entries)
-        fingerprint = _fingerprint(config, feed, keys)
+        rows = [[*k, media.get(k[5]) if k[5] else None] for k in keys[feed.path]]
+        fingerprint = _fingerprint(config, feed, rows)
         previous = old["feeds"].get(feed.path)
         report.files += len(feed.spec.formats)
         if previous and previous["fingerprint"] == fingerprint and _intact(out, previous):
             manifest["feeds"][feed.path] = previous
             continue
         stories = _stories(store, feed)
-        media = known_media(
-            store,
-            [s.image.url for s in stories if s.image],
-            probe=bool(config.feeds.get("probe_images", True)),
-            allow_private=any(s.allow_private for s in sources),
-            user_agent=sources[0].user_agent if sources else "syndicate",
-        )
         channel = _channel(config, feed, stories, media)
         files = {}
         for fmt in feed.spec.formats:
@@ -106,12 +108,15 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
             "updated": rfc3339(channel.updated),
             "files": files,
         }
-    for path, entry in old["feeds"].items():
-        if path not in manifest["feeds"]:
-            for f in entry.get("files", {}).values():
-                if (out / f["file"]).is_file():
-                    (out / f["file"]).unlink()
-                    report.removed.append(f["file"])
+    # Files the last build wrote that this one did not (a feed, a section or a format that
+    # is gone): removed, so nobody keeps reading a feed that no longer changes.
+    kept = {f["file"] for e in manifest["feeds"].values() for f in e["files"].values()}
+    for entry in old["feeds"].values():
+        for f in entry.get("files", {}).values():
+            if f["file"] not in kept and (out / f["file"]).is_file():
+                (out / f["file"]).unlink()
+                report.removed.append(f["file"])
+                _remove_empty_dirs((out / f["file"]).parent, out)
     site = config.site.name or config.site.url
     for name, data in (
         ("index.opml", opml_bytes(site, config.public_url, feeds, config.site.url)),
@@ -160,19 +165,32 @@ def _channel(
     full = feed.spec.content == "full"
     entries = [entry_for(s, full, media) for s in stories]
     return Channel(
-        title=feed.title,
-        description=feed.description,
+        title=text(feed.title) or feed.path,
+        description=text(feed.description),
         link=config.site.url,
         self_urls={fmt: f"{config.public_url}/feeds/{feed.file(fmt)}" for fmt in feed.spec.formats},
         language=config.site.language,
         generator=f"syndicate {__version__}",
         author=config.site.name or config.site.url,
-        updated=max((e.updated for e in entries), default=EPOCH),
+        updated=_newest(entries),
         logo=config.site.logo or None,
         icon=config.site.icon or None,
         hub=config.feeds.get("hub") or None,
         entries=entries,
     )
+
+
+def _remove_empty_dirs(directory: Path, root: Path) -> None:
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+def _newest(entries: list[Entry]) -> datetime:
+    """The feed's time: its newest dated story's. Undated stories (their time is only when
+    we first saw them, a gather's time) count only when no story has a date."""
+    dated = [e.updated for e in entries if e.published is not None]
+    return max(dated or [e.updated for e in entries], default=EPOCH)
 
 
 def read_manifest(out: Path) -> dict[str, Any]:

@@ -8,9 +8,11 @@ when it has not changed, neither have the files.
 from __future__ import annotations
 
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 import nh3
@@ -103,7 +105,7 @@ class Channel:
 def entry_for(story: Story, full: bool, media: Media) -> Entry:
     """One stored story as a feed entry; ``media`` holds probed (type, length) by image URL."""
     related = [
-        Related(c.label, c.target_url or c.href, c.external)
+        Related(text(c.label), uri(c.target_url or c.href), c.external)
         for c in story.also_read
         if c.label or c.target_url or c.href
     ]
@@ -112,24 +114,66 @@ def entry_for(story: Story, full: bool, media: Media) -> Entry:
         probed_type, length = media.get(story.image.url, (None, None))
         guessed = mimetypes.guess_type(story.image.url.split("?")[0])[0]
         image = Enclosure(
-            story.image.url,
+            uri(story.image.url) or story.image.url,
             probed_type or guessed or "image/jpeg",
             length,
-            story.image.caption,
+            text(story.image.caption) or None,
         )
-    summary = story.summary or (story.body_text[0] if story.body_text else "")
+    summary = text(story.summary or (story.body_text[0] if story.body_text else ""))
+    url = uri(story.url) or story.url
+    title = text(story.title) or url
+    content = content_html(story, full, image, related)
+    if not content.strip():  # nothing gathered but a title: still something to read
+        content = f'<p><a href="{escape(url)}">{escape(title)}</a></p>'
     return Entry(
-        id=story.url,
-        url=story.url,
-        title=story.title,
+        id=url,
+        url=url,
+        title=title,
         published=_seconds(story.published),
         updated=_seconds(story.modified or story.published or story.first_seen or EPOCH),
-        author=story.author,
-        categories=_categories(story),
+        author=text(story.author) or None,
+        categories=[text(c) for c in _categories(story) if text(c)],
         summary=summary,
-        content_html=content_html(story, full, image, related),
+        content_html=content,
         image=image,
         related=related,
+    )
+
+
+# Characters XML 1.0 cannot carry at all (C0 controls but tab, CR, LF; lone surrogates;
+# U+FFFE/U+FFFF). One in a stored title would make lxml refuse the whole feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text(value: str | None) -> str:
+    """A string as a feed may carry it: XML-safe, on one line."""
+    return " ".join(_NOT_XML.sub(" ", value).split()) if value else ""
+
+
+def uri(url: str | None) -> str | None:
+    """An IRI as a URI: non-ASCII and spaces percent-encoded, the host in IDNA.
+
+    Feed ids, links and enclosures must be URIs (the W3C validator calls an IRI there an
+    error); what is already encoded stays as it is.
+    """
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii"))
+        parts = parts._replace(netloc=netloc)
+    safe = "/:@!$&'()*+,;=-._~%"
+    return urlunsplit(
+        (
+            parts.scheme,
+            parts.netloc,
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe + "?"),
+            quote(parts.fragment, safe=safe + "?"),
+        )
     )
 
 
@@ -167,7 +211,7 @@ def content_html(story: Story, full: bool, image: Enclosure | None, related: lis
             items.append(f"<li>{item}{mark}</li>")
         parts.append(f"<h3>Also read</h3><ul>{''.join(items)}</ul>")
     return nh3.clean(
-        "".join(parts),
+        _NOT_XML.sub(" ", "".join(parts)),
         tags=_TAGS,
         attributes=_ATTRS,
         url_schemes=_SCHEMES,
@@ -183,6 +227,12 @@ def _absolute(fragment: str, base: str) -> str:
     except (ValueError, etree.ParserError):
         return ""
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    for el in root.iter("source", "img", "video"):
+        # Attributes make_links_absolute does not know.
+        if el.get("poster"):
+            el.set("poster", urljoin(base, el.get("poster")))
+        if el.get("srcset"):
+            el.set("srcset", _absolute_srcset(el.get("srcset"), base))
     for frame in list(root.iter("iframe", "embed", "object")):
         # Readers drop frames (and validators call them a risk); a link still leads there.
         src = frame.get("src") or frame.get("data")
@@ -194,3 +244,13 @@ def _absolute(fragment: str, base: str) -> str:
         frame.getparent().replace(frame, link)
     html = lxml.html.tostring(root, encoding="unicode")
     return html[len("<div>") : -len("</div>")]
+
+
+def _absolute_srcset(srcset: str, base: str) -> str:
+    """Each candidate URL of a srcset made absolute, its width or density kept."""
+    out = []
+    for candidate in srcset.split(","):
+        bits = candidate.split()
+        if bits:
+            out.append(" ".join([urljoin(base, bits[0]), *bits[1:]]))
+    return ", ".join(out)

@@ -10,6 +10,7 @@ from typing import Any
 
 from syndicate.config import Setting, check_value, unknown_key
 from syndicate.errors import ConfigError
+from syndicate.models import short_hash
 
 FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
@@ -164,5 +165,12 @@ def _fill(template: str, section: str = "all sections") -> str:
 
 
 def _safe(slug: str) -> str:
-    """A section slug as a file name: never a path, never hidden."""
-    return re.sub(r"[^a-z0-9_-]+", "-", slug.lower()).strip("-") or "section"
+    """A section slug as a file name: never a path, never hidden, never shared.
+
+    A slug that is not plain lower-case ASCII ("देश", "World", "a.b") keeps what it can and
+    gains a short hash of itself, so two sections never write the same file.
+    """
+    plain = re.sub(r"[^a-z0-9_-]+", "-", slug.lower()).strip("-")
+    if plain == slug:
+        return plain
+    return f"{plain or 'section'}-{short_hash(slug, 8)}"

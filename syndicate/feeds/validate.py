@@ -67,7 +67,10 @@ def _xml(data: bytes, problems: list[str]):
 
 
 def _absolute(url: str | None) -> bool:
-    parts = urlsplit(url or "")
+    """An absolute http(s) URI: an IRI (non-ASCII, spaces) is an error for validators."""
+    if not url or not url.isascii() or any(c in url for c in ' <>"{}|\\^`'):
+        return False
+    parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 

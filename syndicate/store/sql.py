@@ -196,7 +196,8 @@ class SQLStore(EditionStore):
         self, section: str | Iterable[str] | None = None, limit: int | None = None
     ) -> list[list]:
         """For the stories ``stories()`` would return, in its order, what tells a change:
-        [url, content hash, first seen, section name, [cross-link targets]]. Cheap: no bodies.
+        [url, content hash, first seen, section name, [cross-link targets], image URL].
+        Cheap: no bodies.
         """
         sections = [section] if isinstance(section, str) else section
         shape = (sections is not None, limit is not None)
@@ -208,8 +209,8 @@ class SQLStore(EditionStore):
         rows: dict[str, list] = {}
         with self.engine.connect() as conn:
             result = conn.execute(self._keys_queries[shape], params)
-            for story_id, url, digest, first_seen, name, position, target in result:
-                row = rows.setdefault(story_id, [url, digest, str(first_seen), name, []])
+            for story_id, url, digest, first_seen, name, image, position, target in result:
+                row = rows.setdefault(story_id, [url, digest, str(first_seen), name, [], image])
                 if position is not None:  # a story without cross-links joins one empty row
                     row[4].append(target)
         return list(rows.values())
@@ -230,7 +231,7 @@ class SQLStore(EditionStore):
         chosen = ids.subquery()
         return (
             select(t.c.id, t.c.url, t.c.content_hash, t.c.first_seen, t.c.section_name)
-            .add_columns(c.c.position, c.c.target_url)
+            .add_columns(t.c.image_url, c.c.position, c.c.target_url)
             .join(chosen, chosen.c.id == t.c.id)
             .outerjoin(c, c.c.story_id == t.c.id)
             .order_by(
