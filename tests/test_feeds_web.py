@@ -137,7 +137,9 @@ def test_odd_stories_and_sections_never_break_a_build(tmp_path):
                 section_name=section,
                 tags=["a\x0cb"],
                 image=Image(f"https://cdn.example.com/my photo é {i}.jpg"),
-                body_html="" if "Nothing" in title else '<p><video poster="/p.jpg"></video>'
+                body_html=""
+                if "Nothing" in title
+                else '<p><video poster="/p.jpg"></video>'
                 '<picture><source srcset="/a.webp 1x, /b.webp 2x"></picture> text</p>',
                 published=datetime(2024, 6, 1 + i, tzinfo=UTC),
                 first_seen=datetime(2024, 6, 1, tzinfo=UTC),
@@ -161,9 +163,9 @@ def test_odd_stories_and_sections_never_break_a_build(tmp_path):
     assert all(item["content_html"] for item in items)
     # A format dropped from a definition: its files go, they would never change again.
     (project / "feeds" / "all.toml").write_text(
-        (project / "feeds" / "all.toml").read_text().replace(
-            'formats = ["rss", "atom", "json"]', 'formats = ["rss"]'
-        )
+        (project / "feeds" / "all.toml")
+        .read_text()
+        .replace('formats = ["rss", "atom", "json"]', 'formats = ["rss"]')
     )
     dropped = run_cli("feeds", "build", project=project, check=0)
     assert "2 removed" in dropped.stdout
