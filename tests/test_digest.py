@@ -289,3 +289,54 @@ def test_renderer_reports_mjml_errors(tmp_path):
 
     with pytest.raises(RenderError, match="MJML does not compile"):
         Renderer(tmp_path).compile("<mjml><mj-body><mj-text>a < b</mj-text></mj-body></mjml>")
+
+
+def test_mj_include_reads_only_the_project_templates(project):
+    from syndicate.digest.render import RenderError
+
+    renderer = Renderer(project)
+    (project / "templates" / "email" / "footer.mjml").write_text(
+        "<mj-section><mj-column><mj-text>Included footer</mj-text></mj-column></mj-section>"
+    )
+    source = '<mjml><mj-body><mj-include path="footer.mjml" /></mj-body></mjml>'
+    assert "Included footer" in renderer.compile(source)
+    with pytest.raises(RenderError):
+        renderer.compile('<mjml><mj-body><mj-include path="../syndicate.toml" /></mj-body></mjml>')
+
+
+def test_dkim_signature_verifies_and_reply_to_is_set(project, tmp_path):
+    import subprocess
+
+    import dkim
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    cfg = project / "syndicate.toml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "[mail]\n",
+            f'[mail]\ndkim_selector = "s1"\ndkim_key_file = "{key}"\n'
+            'sender = "Harbour News <news@news.example.com>"\n',
+        )
+    )
+    daily = project / "schedules" / "daily.toml"
+    daily.write_text(daily.read_text() + 'reply_to = "letters@news.example.com"\n')
+    made = _made(project)
+    raw = made.message.compose(Subscriber("r@example.org", "Zoë"))
+    assert raw.startswith(b"DKIM-Signature:")
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name, timeout=5):
+        assert name == b"s1._domainkey.news.example.com."
+        return record
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    msg = _parse(raw)
+    assert msg["Reply-To"] == "letters@news.example.com" and not msg.defects

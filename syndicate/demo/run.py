@@ -49,6 +49,7 @@ def run_demo(directory: Path) -> int:
                 report = pipeline.gather(config, store, progress)
             # Built while the sample site still answers, so image sizes can be asked.
             built = pipeline.build_feeds(config, store)
+            previews = _preview_digest(config, store, directory)
             stories = store.stories()
         finally:
             store.close()
@@ -69,11 +70,32 @@ def run_demo(directory: Path) -> int:
     click.echo(built.summary())
     click.echo(f"\nproject: {directory}/  store: {config.store_url}")
     click.echo(f"feeds:   {config.feeds_out}/ (all.rss, all.atom, all.json, sections/, index.opml)")
+    for path in previews:
+        click.echo(f"digest:  {path}")
     click.echo(f"look:    syndicate --project {directory} stories --json")
     click.echo(
         f"serve:   syndicate --project {directory} serve   # then {config.public_url}/feeds/"
     )
     return 1 if report.failed or built.failures else 0
+
+
+def _preview_digest(config, store, directory: Path) -> list[Path]:
+    """The daily digest's next edition as .html and .eml files (nothing is sent)."""
+    from datetime import UTC, datetime
+
+    from syndicate.digest.make import preview, sender_for, write_preview
+    from syndicate.models import Subscriber
+    from syndicate.schedules import digest_schedule
+
+    schedule = digest_schedule(config.project, "daily")
+    made = preview(config, store, schedule, datetime.now(UTC))
+    if made is None:
+        return []
+    reader = Subscriber(f"reader@{sender_for(config, schedule).domain}", "Demo Reader")
+    paths = [directory / "public" / "previews" / f"daily.{kind}" for kind in ("html", "eml")]
+    for path in paths:
+        write_preview(made, path, reader)
+    return paths
 
 
 def serve_forever(port: int) -> int:

@@ -59,6 +59,7 @@ class Renderer:
     """The project's email templates (templates/email/, falling back to the built-in ones)."""
 
     def __init__(self, project: Path) -> None:
+        self.template_dir = project / "templates" / "email"
         self.env = Environment(
             loader=ChoiceLoader(
                 [
@@ -107,12 +108,19 @@ class Renderer:
 
         self.calls["mjml"] += 1
         try:
-            return mjml2html(mjml_source, disable_comments=True)
+            return mjml2html(mjml_source, disable_comments=True, include_loader=self._include)
         except Exception as exc:  # mjml-python raises ValueError with MRML's message
             raise RenderError(
                 f"{name}: MJML does not compile ({exc})",
                 "check the template's MJML; '<' in text must be written &lt;",
             ) from exc
+
+    def _include(self, path: str) -> str:
+        """What <mj-include path="…"> reads: a file of templates/email/, nothing outside."""
+        target = (self.template_dir / path).resolve()
+        if self.template_dir.resolve() not in target.parents or not target.is_file():
+            raise ValueError(f"mj-include {path!r}: no such file in {self.template_dir}")
+        return target.read_text(encoding="utf-8")
 
     def inline(self, html: str) -> str:
         """Inline the CSS into style attributes, keeping media queries in <style>."""
