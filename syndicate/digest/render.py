@@ -169,16 +169,16 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
             url = link.target_url or link.href
             # A story of this same edition is a card already; a link to nowhere is no link.
             if url and url not in urls and url.startswith(("https://", "http://")):
-                also.append({"title": link.label, "url": url, "external": link.external})
+                also.append({"title": _inert(link.label), "url": url, "external": link.external})
         cards.append(
             {
-                "title": s.title,
+                "title": _inert(s.title),
                 "url": s.url,
-                "section": s.section_name or s.section or "",
-                "author": s.author or "",
+                "section": _inert(s.section_name or s.section or ""),
+                "author": _inert(s.author or ""),
                 "published": _local(s.published, tz),
                 "image": image,
-                "summary": s.summary or (s.body_text[0] if s.body_text else ""),
+                "summary": _inert(s.summary or (s.body_text[0] if s.body_text else "")),
                 "updated": e.updated,
                 "also_read": also,
             }
@@ -197,6 +197,11 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
         "subscriber": {"name": NAME},
         "links": {"unsubscribe": UNSUBSCRIBE_URL, "preferences": PREFERENCES_URL},
     }
+
+
+def _inert(value: str) -> str:
+    """Story text that happens to spell a placeholder must not become a subscriber's data."""
+    return value.replace("__SYNDICATE_", "__SYNDICATE-") if "__SYNDICATE_" in value else value
 
 
 def _local(when: datetime | None, tz) -> str:
