@@ -284,6 +284,15 @@ def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
     ctx.exit(run_demo(directory))
 
 
+def _register_mail() -> None:
+    from syndicate.cli_mail import register
+
+    register(cli, _open)
+
+
+_register_mail()
+
+
 def main() -> None:
     """Entry point of the `syndicate` command."""
     cli(prog_name="syndicate")

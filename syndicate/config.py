@@ -59,6 +59,13 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "dkim_selector": Setting(str, "", "DKIM selector; signing is on when a key file is set"),
         "dkim_domain": Setting(str, "", "DKIM d= domain (default: the sender's domain)"),
         "dkim_key_file": Setting(str, "", "PEM private key for DKIM, relative to the project"),
+        "max_attempts": Setting(int, 8, "tries of a message before a temporary failure is final"),
+        "retry_base": Setting((int, float), 60, "seconds before the first retry, then doubled"),
+        "retry_max_age_hours": Setting((int, float), 48, "hours after which retries stop"),
+        "send_wait": Setting(
+            (int, float), 120, "seconds one `send` waits for deferred messages coming due"
+        ),
+        "pause_after": Setting(int, 20, "consecutive failures after which a send pauses"),
     },
     "web": {
         "host": Setting(str, "127.0.0.1", "address the web app listens on"),

@@ -121,12 +121,36 @@ class Subscriber:
 
     email: str
     name: str = ""
-    status: str = "active"
+    status: str = "active"  # pending, active, unsubscribed, bounced
+    digests: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    subscribed_ip: str | None = None
+    subscribed_at: datetime | None = None
+    confirmed_ip: str | None = None
+    confirmed_at: datetime | None = None
+    soft_bounces: int = 0
 
     @property
     def id(self) -> str:
         """Short hash of the lower-cased address: what tokens carry instead of the address."""
         return short_hash(self.email.strip().lower())
+
+
+@dataclass
+class Delivery:
+    """One edition to one subscriber: a row of the ledger."""
+
+    id: int
+    edition_id: int
+    subscriber_id: str
+    email: str
+    name: str
+    status: str  # pending, sent, deferred, failed, skipped
+    attempts: int = 0
+    next_try: datetime | None = None
+    message_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass

@@ -55,3 +55,30 @@ def create_edition(config: Config, store: Store, schedule_name: str, slot: datet
     return make(
         config, store, digest_schedule(config.project, schedule_name), slot, datetime.now(UTC)
     )
+
+
+def send_edition(config: Config, store: Store, made, progress=None):
+    """Deliver a stored edition to its ledger's rows; see deliver.send.deliver_edition."""
+    from datetime import timedelta
+
+    from syndicate.deliver import open_transport
+    from syndicate.deliver.send import RetryPolicy, deliver_edition
+
+    mail = config.mail
+    policy = RetryPolicy(
+        max_attempts=mail.get("max_attempts", 8),
+        base_delay=float(mail.get("retry_base", 60)),
+        max_age=timedelta(hours=float(mail.get("retry_max_age_hours", 48))),
+        wait=float(mail.get("send_wait", 120)),
+        pause_after=mail.get("pause_after", 20),
+    )
+    transport = open_transport(config.mail_url, config.project)
+    return deliver_edition(
+        store,
+        made.edition.id,
+        made.message,
+        transport,
+        policy,
+        progress,
+        edition_made=made.edition.created_at,
+    )

@@ -10,8 +10,9 @@ import os
 import secrets
 from pathlib import Path
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
+CONFIRM_DAYS = 7
 KEY_FILE = ".secret-key"  # in the project, git-ignored; SYNDICATE_SECRET_KEY wins
 
 
@@ -35,6 +36,20 @@ class Tokens:
     def __init__(self, key: str) -> None:
         self._unsubscribe = URLSafeSerializer(key, salt="syndicate.unsubscribe")
         self._preferences = URLSafeSerializer(key, salt="syndicate.preferences")
+        # Confirmation links expire: a week-old one is refused (the signing time is inside).
+        self._confirm = URLSafeTimedSerializer(key, salt="syndicate.confirm")
+
+    def confirm(self, subscriber_id: str, digest: str) -> str:
+        """A token for the double opt-in confirmation link, valid for CONFIRM_DAYS."""
+        return self._confirm.dumps([subscriber_id, digest])
+
+    def read_confirm(self, token: str) -> tuple[str, str] | None:
+        """(subscriber id, digest) of a genuine, unexpired confirmation token, else None."""
+        try:
+            value = self._confirm.loads(token, max_age=CONFIRM_DAYS * 86400)
+        except BadSignature:
+            return None
+        return _pair(value)
 
     def unsubscribe(self, subscriber_id: str, digest: str) -> str:
         """A token for one-click unsubscribe of one subscriber from one digest."""
@@ -58,6 +73,10 @@ def _read(serializer: URLSafeSerializer, token: str) -> tuple[str, str] | None:
         value = serializer.loads(token)
     except BadSignature:
         return None
+    return _pair(value)
+
+
+def _pair(value) -> tuple[str, str] | None:
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return value[0], value[1]
     return None

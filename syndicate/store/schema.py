@@ -162,3 +162,62 @@ edition_stories = Table(
     Column("content_hash", String(64), nullable=False),
     Column("updated", Boolean, nullable=False, default=False),
 )
+
+# People who receive digests. id is a short hash of the lower-cased address (what tokens
+# carry); the address itself is kept lower-cased and unique.
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # pending, active, unsubscribed, bounced
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("subscribed_ip", String(64)),  # proof of consent: who asked, from where, when
+    Column("subscribed_at", AwareDateTime),
+    Column("confirmed_ip", String(64)),
+    Column("confirmed_at", AwareDateTime),
+    Column("soft_bounces", Integer, nullable=False, default=0),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "subscriber_id",
+        String(16),
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", String(100), primary_key=True),
+)
+
+# Addresses never to be mailed again (hard bounces, erased people): only a hash is kept.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("at", AwareDateTime, nullable=False),
+)
+
+# The ledger: one row per edition and subscriber (UNIQUE), marked sent right after the 250.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", String(16), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # pending, sent, deferred, failed, skipped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_try", AwareDateTime),
+    Column("claimed_by", String(200)),
+    Column("claimed_until", AwareDateTime),
+    Column("message_id", Text),
+    Column("error", Text),
+    Column("sent_at", AwareDateTime),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
+)
+Index("ix_deliveries_todo", deliveries.c.edition_id, deliveries.c.status, deliveries.c.next_try)

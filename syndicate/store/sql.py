@@ -27,6 +27,8 @@ from syndicate.errors import ConfigError
 from syndicate.models import CrossLink, FetchState, GatherReport, Image, MediaInfo, Story
 from syndicate.store import schema as s
 from syndicate.store.editions import EditionStore
+from syndicate.store.ledger import LedgerStore
+from syndicate.store.people import PeopleStore
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -62,7 +64,7 @@ def _shown(url: str) -> str:
         return url
 
 
-class SQLStore(EditionStore):
+class SQLStore(EditionStore, PeopleStore, LedgerStore):
     """The Store protocol over SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:

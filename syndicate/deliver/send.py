@@ -1,0 +1,235 @@
+"""Work an edition's ledger: claim rows in batches, compose, send, mark each at once.
+
+Invariant 3: a row is marked sent in its own transaction right after the server's 250, so
+a kill at any moment costs at most the message in flight being sent again. Rows a dead
+process had claimed on this host are free at once; a live claimer's (another `send`, the
+daemon, a worker elsewhere) are left alone until their lease runs out, so two senders never
+deliver the same row twice.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+
+from syndicate.deliver import Connection, Transport, TransportError
+from syndicate.digest.mime import MessageTemplate
+from syndicate.models import Delivery, Subscriber
+from syndicate.store import Store
+from syndicate.store.ledger import worker_name
+
+_MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass
+class RetryPolicy:
+    """How temporary failures are retried, and when a send gives up or pauses."""
+
+    max_attempts: int = 8
+    base_delay: float = 60.0  # seconds; doubled at each attempt
+    max_delay: float = 6 * 3600.0
+    max_age: timedelta = timedelta(hours=48)
+    wait: float = 120.0  # how long one `send` waits for deferred rows coming due
+    pause_after: int = 20  # consecutive failures before the send pauses
+    batch: int = 100
+    lease: timedelta = timedelta(minutes=10)
+
+    def next_try(self, attempts: int, now: datetime) -> datetime:
+        """When to try again after ``attempts`` tries."""
+        return now + timedelta(seconds=min(self.max_delay, self.base_delay * 2 ** (attempts - 1)))
+
+
+@dataclass
+class SendReport:
+    """What one send did."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    skipped: int = 0
+    suppressed: int = 0
+    failures: list[str] = field(default_factory=list)
+    paused: str | None = None
+
+    def summary(self) -> str:
+        """The one-line summary printed at the end of a send."""
+        paused = f"; PAUSED: {self.paused}" if self.paused else ""
+        return (
+            f"sent: {self.sent} sent, {self.deferred} deferred, {self.failed} failed, "
+            f"{self.skipped} skipped{paused}"
+        )
+
+
+class _Progress:
+    def add(self, n: int = 1) -> None: ...
+    def done(self, n: int = 1) -> None: ...
+    def failure(self, line: str) -> None: ...
+
+
+def deliver_edition(
+    store: Store,
+    edition_id: int,
+    message: MessageTemplate,
+    transport: Transport,
+    policy: RetryPolicy | None = None,
+    progress=None,
+    edition_made: datetime | None = None,
+) -> SendReport:
+    """Send every due row of an edition's ledger; wait for deferred ones up to policy.wait."""
+    policy = policy or RetryPolicy()
+    progress = progress or _Progress()
+    report = SendReport()
+    worker = worker_name()
+    envelope_from = parseaddr(message.sender.from_addr)[1]
+    started = time.monotonic()
+    state = _State(policy.pause_after)
+    limiter = _Rate(transport.rate)
+    jobs: queue.Queue[Delivery | None] = queue.Queue()
+
+    def work() -> None:
+        conn: Connection | None = None
+        while True:
+            d = jobs.get()
+            if d is None:
+                jobs.task_done()
+                break
+            try:
+                if state.paused:
+                    continue  # left claimed by us; released below
+                if conn is None:
+                    conn = transport.connect()
+                _send_one(store, d, message, conn, envelope_from, policy, report, state, limiter,
+                          progress, edition_made)  # fmt: skip
+            except Exception as exc:  # one bad row never takes the send down
+                state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
+                store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
+                report.deferred += 1
+            finally:
+                jobs.task_done()
+        if conn is not None:
+            conn.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(transport.pool)]
+    for t in threads:
+        t.start()
+    try:
+        while not state.paused:
+            now = _now()
+            claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
+            if not claimed:
+                due = store.next_due(edition_id)
+                waited = time.monotonic() - started
+                if due is None or waited + (due - now).total_seconds() > policy.wait:
+                    break
+                time.sleep(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
+                continue
+            blocked = store.suppressed([d.email for d in claimed])
+            for d in claimed:
+                if d.email in blocked:
+                    store.mark_failed(d.id, "address is on the suppression list", "skipped")
+                    report.skipped += 1
+                    continue
+                progress.add()
+                jobs.put(d)
+            jobs.join()
+    finally:
+        for _ in threads:
+            jobs.put(None)
+        for t in threads:
+            t.join(timeout=60)
+        store.release(worker)
+    report.paused = state.paused
+    report.failures = state.lines
+    counts = store.delivery_counts(edition_id)
+    report.deferred = counts.get("deferred", 0)
+    return report
+
+
+def _send_one(
+    store, d, message, conn, envelope_from, policy, report, state, limiter, progress, made
+) -> None:
+    raw = message.compose(Subscriber(d.email, d.name))
+    found = _MESSAGE_ID.search(raw)
+    message_id = found.group(1).decode() if found else ""
+    limiter.wait()
+    try:
+        conn.send(envelope_from, d.email, raw)
+    except TransportError as exc:
+        now = _now()
+        attempts = d.attempts + 1
+        too_old = made is not None and now - made > policy.max_age
+        if exc.kind == "temporary" and attempts < policy.max_attempts and not too_old:
+            store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
+        else:
+            store.mark_failed(d.id, str(exc))
+            report.failed += 1
+            line = f"{d.email}: {exc}; failed for good"
+            if exc.kind == "bounce":
+                store.suppress(d.email, "hard-bounce")
+                sub = store.subscriber(d.email)
+                if sub is not None:
+                    sub.status = "bounced"
+                    store.save_subscriber(sub)
+                report.suppressed += 1
+                line = f"{d.email}: {exc}; no such mailbox, address suppressed"
+            progress.failure(line)
+            state.lines.append(line)
+        state.failure(str(exc))
+        progress.done()
+        return
+    store.mark_sent(d.id, message_id, _now())
+    report.sent += 1
+    state.success()
+    progress.done()
+
+
+class _State:
+    """Consecutive failures across the sending threads; pauses the send past a limit."""
+
+    def __init__(self, pause_after: int) -> None:
+        self.pause_after = pause_after
+        self.consecutive = 0
+        self.paused: str | None = None
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def failure(self, what: str) -> None:
+        with self._lock:
+            self.consecutive += 1
+            if self.pause_after and self.consecutive >= self.pause_after and not self.paused:
+                self.paused = (
+                    f"{self.consecutive} failures in a row (last: {what}); check the mail "
+                    "server, then run send again: it resumes where it stopped"
+                )
+
+    def success(self) -> None:
+        with self._lock:
+            self.consecutive = 0
+
+
+class _Rate:
+    """At most ``rate`` messages a second over all threads (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self.next)
+            self.next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

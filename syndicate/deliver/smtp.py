@@ -1,0 +1,136 @@
+"""SMTP transport: smtp:// with STARTTLS when offered, smtps:// with implicit TLS.
+
+URL: ``smtp://user:password@host:587?pool=4&rate=20&timeout=30`` — pool is how many
+connections are used at once, rate the most messages a second over all of them (0: no
+limit). Connections are reused across messages and opened again after a drop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import ssl
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from syndicate.deliver import TransportError
+from syndicate.errors import ConfigError
+
+# "No such user" replies: the address does not exist, so it is suppressed (a hard bounce).
+_NO_SUCH_USER = re.compile(
+    r"\b5\.1\.[1-3]\b|no such (user|mailbox|recipient)|user unknown|unknown user"
+    r"|mailbox (unavailable|not found|does not exist)|recipient address rejected",
+    re.IGNORECASE,
+)
+
+
+class SMTPTransport:
+    """Connections to one SMTP server."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        try:
+            self.pool = max(1, int(query.get("pool", ["4"])[0]))
+            self.rate = float(query.get("rate", ["0"])[0])
+            self.timeout = float(query.get("timeout", ["30"])[0])
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigError(
+                f"mail.url: {exc}", "pool, rate and timeout are numbers; port too"
+            ) from exc
+        if not parts.hostname:
+            raise ConfigError("mail.url has no host", "write smtp://host:587 or smtps://host:465")
+        self.implicit_tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = port or (465 if self.implicit_tls else 587)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+    def describe(self) -> str:
+        who = f"{self.user}@" if self.user else ""
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        return f"{scheme}://{who}{self.host}:{self.port} (pool {self.pool})"
+
+    def connect(self) -> _SMTPConnection:
+        return _SMTPConnection(self)
+
+
+class _SMTPConnection:
+    def __init__(self, transport: SMTPTransport) -> None:
+        self.t = transport
+        self.smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        t = self.t
+        try:
+            if t.implicit_tls:
+                smtp = smtplib.SMTP_SSL(
+                    t.host, t.port, timeout=t.timeout, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                elif t.user:
+                    smtp.quit()
+                    raise TransportError(
+                        "permanent",
+                        f"{t.host}:{t.port} offers no STARTTLS; refusing to send the password "
+                        "in clear (use smtps:// or a server with STARTTLS)",
+                    )
+            if t.user:
+                smtp.login(t.user, t.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportError("permanent", f"login refused ({exc.smtp_code})") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportError("temporary", f"cannot reach {t.host}:{t.port} ({exc})") from exc
+        return smtp
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        if self.smtp is None:
+            self.smtp = self._open()
+        try:
+            self.smtp.sendmail(sender, [recipient], message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients.get(recipient, (550, b"refused"))
+            raise _classify(code, text) from exc
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, …
+            self._reset()
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # Dropped connection, time-out mid-DATA: the message may or may not have been
+            # taken, but without a 250 it is not sent; try again on a new connection.
+            self._drop()
+            raise TransportError("temporary", f"connection lost ({type(exc).__name__})") from exc
+
+    def _reset(self) -> None:
+        try:
+            if self.smtp is not None:
+                self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+        self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self._drop()
+
+
+def _classify(code: int, text: bytes | str) -> TransportError:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    line = f"{code} {' '.join(message.split())}"
+    if 400 <= code < 500:
+        return TransportError("temporary", line, code)
+    if code >= 500 and _NO_SUCH_USER.search(message):
+        return TransportError("bounce", line, code)
+    return TransportError("permanent", line, code)

@@ -1,0 +1,225 @@
+"""Subscribers: adding (with double opt-in), importing, exporting, erasing, confirming."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+from syndicate.config import Config
+from syndicate.deliver import TransportError, open_transport
+from syndicate.digest.mime import one_line
+from syndicate.digest.render import Renderer
+from syndicate.errors import ConfigError
+from syndicate.models import Subscriber
+from syndicate.schedules import Schedule, load_schedules
+from syndicate.store import Store
+from syndicate.tokens import Tokens, secret_key
+
+
+def normalize_address(raw: str) -> str:
+    """A checked, normalized address (email-validator, no DNS); ValueError says why not."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def digests_of(config: Config, wanted: list[str]) -> list[str]:
+    """The digest names asked for (default: every digest), checked against schedules/."""
+    known = [s.name for s in load_schedules(config.project).values() if s.kind == "digest"]
+    if not wanted:
+        return known
+    unknown = [d for d in wanted if d not in known]
+    if unknown:
+        raise ConfigError(
+            f"no digest named {', '.join(unknown)}", f"digests: {', '.join(known) or 'none'}"
+        )
+    return wanted
+
+
+def subscribe(
+    store: Store,
+    email: str,
+    name: str,
+    digests: list[str],
+    confirmed: bool,
+    ip: str | None = None,
+) -> tuple[Subscriber, bool]:
+    """Add (or update) a subscriber; (subscriber, whether a confirmation must be sent).
+
+    An existing active subscriber keeps being active and gains the digests; an unsubscribed
+    or bounced one goes back to pending (or active when the consent is attested).
+    """
+    now = datetime.now(UTC)
+    sub = store.subscriber(email) or Subscriber(email, status="pending")
+    sub.name = one_line(name) or sub.name
+    sub.digests = list(dict.fromkeys([*sub.digests, *digests]))
+    if confirmed:
+        sub.status = "active"
+        sub.confirmed_at = sub.confirmed_at or now
+        sub.subscribed_at = sub.subscribed_at or now
+        # Attested consent does not lift a suppression (an erasure, a hard bounce): only
+        # the person confirming anew does.
+    elif sub.status != "active":
+        sub.status = "pending"
+        sub.subscribed_ip, sub.subscribed_at = ip, now
+    store.save_subscriber(sub)
+    return sub, sub.status == "pending"
+
+
+def confirm(store: Store, subscriber_id: str, ip: str | None) -> Subscriber | None:
+    """A confirmation link was followed: active from now, with the proof of consent."""
+    sub = store.subscriber(subscriber_id)
+    if sub is None:
+        return None
+    if sub.status != "active":
+        sub.status = "active"
+        sub.confirmed_ip, sub.confirmed_at = ip, datetime.now(UTC)
+        store.save_subscriber(sub)
+        store.unsuppress(sub.email)  # subscribing anew lifts an earlier erasure
+    return sub
+
+
+def unsubscribe(store: Store, subscriber_id: str, digest: str) -> Subscriber | None:
+    """Leave one digest; with none left, the subscriber is unsubscribed. Idempotent."""
+    sub = store.subscriber(subscriber_id)
+    if sub is None:
+        return None
+    sub.digests = [d for d in sub.digests if d != digest]
+    if not sub.digests:
+        sub.status = "unsubscribed"
+    store.save_subscriber(sub)
+    return sub
+
+
+def erase(store: Store, email: str) -> bool:
+    """GDPR erasure: the person's data deleted, a hash kept so the address is not mailed."""
+    found = store.remove_subscriber(email)
+    store.suppress(email, "erased")
+    return found
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    added: int = 0
+    updated: int = 0
+    problems: list[str] = field(default_factory=list)
+    pending: list[Subscriber] = field(default_factory=list)
+
+
+def import_csv(store: Store, path: Path, digests: list[str], confirmed: bool) -> ImportReport:
+    """Read a CSV with an email column (and optionally name); bad rows are reported with
+    their line numbers, good ones kept, duplicates merged case-insensitively."""
+    report = ImportReport()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})", "give a UTF-8 CSV file") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+    if "email" not in fields:
+        raise ConfigError(
+            f"{path}: no 'email' column in the header row ({', '.join(fields) or 'empty'})",
+            "the first row names the columns: email[,name]",
+        )
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        raw = (row.get(fields["email"]) or "").strip()
+        try:
+            email = normalize_address(raw)
+        except ValueError as exc:
+            report.problems.append(f"{path}:{line}: {raw!r}: {exc}; row skipped")
+            continue
+        if email in seen:
+            report.problems.append(f"{path}:{line}: {email} repeats line {seen[email]}; merged")
+        seen[email] = line
+        name = (row.get(fields["name"]) or "").strip() if "name" in fields else ""
+        before = store.subscriber(email)
+        sub, needs_confirmation = subscribe(store, email, name, digests, confirmed)
+        if before is None:
+            report.added += 1
+        else:
+            report.updated += 1
+        if needs_confirmation:
+            report.pending.append(sub)
+    return report
+
+
+def export(store: Store, fmt: str) -> str:
+    """Every subscriber as CSV or JSON (address, name, status, digests, consent proof)."""
+    subs = store.subscribers()
+    rows = [
+        {
+            "email": s.email,
+            "name": s.name,
+            "status": s.status,
+            "digests": " ".join(s.digests),
+            "subscribed_at": s.subscribed_at.isoformat() if s.subscribed_at else "",
+            "subscribed_ip": s.subscribed_ip or "",
+            "confirmed_at": s.confirmed_at.isoformat() if s.confirmed_at else "",
+            "confirmed_ip": s.confirmed_ip or "",
+        }
+        for s in subs
+    ]
+    if fmt == "json":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out,
+        fieldnames=[
+            "email", "name", "status", "digests", "subscribed_at", "subscribed_ip",
+            "confirmed_at", "confirmed_ip",
+        ],
+    )  # fmt: skip
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def send_confirmation(config: Config, schedule: Schedule | None, sub: Subscriber) -> None:
+    """Email the double opt-in link; raises TransportError when it cannot be sent."""
+    from syndicate.digest.make import sender_for
+
+    digest = schedule.name if schedule else (sub.digests[0] if sub.digests else "")
+    title = schedule.title if schedule else digest
+    tokens = Tokens(secret_key(config.project))
+    link = f"{config.public_url}/confirm/{tokens.confirm(sub.id, digest)}"
+    context = {
+        "digest": {"title": title, "name": digest},
+        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "subscriber": {"name": sub.name or "there"},
+        "links": {"confirm": link},
+    }
+    renderer = Renderer(config.project)
+    html = renderer.inline(renderer.compile(renderer._jinja("confirm.mjml.j2", context)))
+    text = renderer._jinja("confirm.txt.j2", context)
+    sender = sender_for(config, schedule or Schedule(name=digest, kind="digest", title=title))
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = one_line(sender.from_addr)
+    msg["To"] = formataddr((one_line(sub.name), sub.email), charset="utf-8")
+    msg["Subject"] = one_line(f"Confirm your subscription to {title}")
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=sender.domain)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    transport = open_transport(config.mail_url, config.project)
+    conn = transport.connect()
+    try:
+        conn.send(parseaddr(sender.from_addr)[1], sub.email, msg.as_bytes())
+    finally:
+        conn.close()
+
+
+__all__ = ["TransportError", "confirm", "erase", "export", "import_csv", "subscribe"]

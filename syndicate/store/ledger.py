@@ -1,0 +1,190 @@
+"""The delivery ledger (DESIGN invariants 1 and 3): one row per edition and subscriber,
+claimed in batches by a sender, marked sent in its own transaction right after the 250."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+
+from syndicate.models import Delivery, Subscriber
+from syndicate.store import schema as s
+
+HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    """This process as a claimer: host and pid (a dead local claimer's rows are free)."""
+    return f"{HOST}:{os.getpid()}"
+
+
+def _dead_local(claimer: str | None) -> bool:
+    """True for a claimer on this host whose process is gone (killed, crashed)."""
+    if not claimer:
+        return True
+    host, _, pid = claimer.rpartition(":")
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class LedgerStore:
+    """Mixed into SQLStore: needs ``self.engine``."""
+
+    def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
+        """A pending row for each subscriber that has none for this edition; how many."""
+        d = s.deliveries
+        with self.engine.begin() as conn:
+            have = {
+                r[0]
+                for r in conn.execute(select(d.c.subscriber_id).where(d.c.edition_id == edition_id))
+            }
+            rows = [
+                {
+                    "edition_id": edition_id,
+                    "subscriber_id": sub.id,
+                    "email": sub.email,
+                    "name": sub.name,
+                    "status": "pending",
+                    "attempts": 0,
+                }
+                for sub in subscribers
+                if sub.id not in have
+            ]
+            if rows:
+                conn.execute(insert(d), rows)
+        return len(rows)
+
+    def claim(
+        self, edition_id: int, worker: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[Delivery]:
+        """Take up to ``limit`` rows due now (pending, or deferred and due), not held by a
+        live claimer, for ``worker`` until ``now + lease``."""
+        d = s.deliveries
+        due = and_(
+            d.c.edition_id == edition_id,
+            or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(d.c.id, d.c.claimed_by, d.c.claimed_until)
+                .where(due)
+                .order_by(d.c.id)
+                .limit(limit * 4)
+            ).all()
+            free = [
+                r.id
+                for r in rows
+                if r.claimed_until is None
+                or r.claimed_until < now
+                or r.claimed_by == worker
+                or _dead_local(r.claimed_by)
+            ][:limit]
+            if not free:
+                return []
+            conn.execute(
+                update(d)
+                .where(d.c.id.in_(free))
+                .values(claimed_by=worker, claimed_until=now + lease)
+            )
+            got = conn.execute(select(d).where(d.c.id.in_(free)).order_by(d.c.id)).mappings()
+            return [_delivery(r) for r in got]
+
+    def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
+        """Sent: the server said 250. Its own transaction, at once (invariant 3)."""
+        self._mark(
+            delivery_id,
+            status="sent",
+            message_id=message_id,
+            sent_at=now,
+            error=None,
+            attempts=s.deliveries.c.attempts + 1,
+        )
+
+    def mark_deferred(self, delivery_id: int, error: str, next_try: datetime) -> None:
+        """A temporary failure: tried again at next_try."""
+        self._mark(
+            delivery_id,
+            status="deferred",
+            error=error,
+            next_try=next_try,
+            attempts=s.deliveries.c.attempts + 1,
+        )
+
+    def mark_failed(self, delivery_id: int, error: str, status: str = "failed") -> None:
+        """Failed for good (or 'skipped': not to be sent, e.g. a suppressed address)."""
+        self._mark(delivery_id, status=status, error=error, attempts=s.deliveries.c.attempts + 1)
+
+    def _mark(self, delivery_id: int, **values) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(s.deliveries)
+                .where(s.deliveries.c.id == delivery_id)
+                .values(claimed_by=None, claimed_until=None, **values)
+            )
+
+    def release(self, worker: str) -> None:
+        """Give back what this worker claimed and did not finish."""
+        d = s.deliveries
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(d)
+                .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def unfinished_slot(self, schedule: str) -> datetime | None:
+        """The slot of the newest edition of a schedule that still has rows to send."""
+        d, e = s.deliveries, s.editions
+        q = (
+            select(e.c.slot)
+            .join(d, d.c.edition_id == e.c.id)
+            .where(e.c.schedule == schedule, d.c.status.in_(("pending", "deferred")))
+            .order_by(e.c.slot.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
+        """How many rows are in each status (for one edition, or all)."""
+        d = s.deliveries
+        q = select(d.c.status, func.count()).group_by(d.c.status)
+        if edition_id is not None:
+            q = q.where(d.c.edition_id == edition_id)
+        with self.engine.connect() as conn:
+            return {status: n for status, n in conn.execute(q)}
+
+    def next_due(self, edition_id: int) -> datetime | None:
+        """When the earliest deferred row of an edition is due, if any is waiting."""
+        d = s.deliveries
+        q = select(func.min(d.c.next_try)).where(
+            d.c.edition_id == edition_id, d.c.status == "deferred"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+
+def _delivery(r) -> Delivery:
+    return Delivery(
+        id=r["id"],
+        edition_id=r["edition_id"],
+        subscriber_id=r["subscriber_id"],
+        email=r["email"],
+        name=r["name"],
+        status=r["status"],
+        attempts=r["attempts"],
+        next_try=r["next_try"],
+        message_id=r["message_id"],
+        error=r["error"],
+        sent_at=r["sent_at"],
+    )

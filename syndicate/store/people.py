@@ -1,0 +1,150 @@
+"""The store's subscribers, their subscriptions and the suppression list."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from syndicate.models import Subscriber
+from syndicate.store import schema as s
+
+
+def address_hash(email: str) -> str:
+    """What the suppression list keeps of an address: a SHA-256 of it, lower-cased."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+class PeopleStore:
+    """Mixed into SQLStore: needs ``self.engine``."""
+
+    def save_subscriber(self, sub: Subscriber) -> str:
+        """Insert or update a subscriber and their digests: 'new' or 'updated'."""
+        sub.email = sub.email.strip().lower()
+        row = {
+            "email": sub.email,
+            "name": sub.name,
+            "status": sub.status,
+            "subscribed_ip": sub.subscribed_ip,
+            "subscribed_at": sub.subscribed_at,
+            "confirmed_ip": sub.confirmed_ip,
+            "confirmed_at": sub.confirmed_at,
+            "soft_bounces": sub.soft_bounces,
+        }
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(s.subscribers.c.id).where(s.subscribers.c.id == sub.id)
+            ).first()
+            if exists:
+                conn.execute(
+                    update(s.subscribers).where(s.subscribers.c.id == sub.id).values(**row)
+                )
+            else:
+                sub.created_at = sub.created_at or datetime.now(UTC)
+                conn.execute(
+                    insert(s.subscribers).values(id=sub.id, created_at=sub.created_at, **row)
+                )
+            conn.execute(delete(s.subscriptions).where(s.subscriptions.c.subscriber_id == sub.id))
+            if sub.digests:
+                conn.execute(
+                    insert(s.subscriptions),
+                    [{"subscriber_id": sub.id, "digest": d} for d in dict.fromkeys(sub.digests)],
+                )
+        return "updated" if exists else "new"
+
+    def subscriber(self, email_or_id: str) -> Subscriber | None:
+        """A subscriber by address (any case) or by id."""
+        key = email_or_id.strip().lower()
+        t = s.subscribers
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(t).where((t.c.email == key) | (t.c.id == key)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return self._with_digests(conn, [row])[0]
+
+    def subscribers(self, digest: str | None = None, status: str | None = None) -> list[Subscriber]:
+        """Subscribers by address, optionally only those of a digest and a status."""
+        t = s.subscribers
+        q = select(t).order_by(t.c.email)
+        if status:
+            q = q.where(t.c.status == status)
+        if digest:
+            q = q.where(
+                t.c.id.in_(
+                    select(s.subscriptions.c.subscriber_id).where(
+                        s.subscriptions.c.digest == digest
+                    )
+                )
+            )
+        with self.engine.connect() as conn:
+            return self._with_digests(conn, list(conn.execute(q).mappings()))
+
+    def _with_digests(self, conn, rows) -> list[Subscriber]:
+        digests: dict[str, list[str]] = {}
+        ids = [r["id"] for r in rows]
+        for i in range(0, len(ids), 500):
+            q = (
+                select(s.subscriptions)
+                .where(s.subscriptions.c.subscriber_id.in_(ids[i : i + 500]))
+                .order_by(s.subscriptions.c.digest)
+            )
+            for r in conn.execute(q):
+                digests.setdefault(r.subscriber_id, []).append(r.digest)
+        return [
+            Subscriber(
+                email=r["email"],
+                name=r["name"],
+                status=r["status"],
+                digests=digests.get(r["id"], []),
+                created_at=r["created_at"],
+                subscribed_ip=r["subscribed_ip"],
+                subscribed_at=r["subscribed_at"],
+                confirmed_ip=r["confirmed_ip"],
+                confirmed_at=r["confirmed_at"],
+                soft_bounces=r["soft_bounces"],
+            )
+            for r in rows
+        ]
+
+    def remove_subscriber(self, email_or_id: str) -> bool:
+        """Delete a subscriber and their subscriptions; True when there was one."""
+        sub = self.subscriber(email_or_id)
+        if sub is None:
+            return False
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.subscriptions).where(s.subscriptions.c.subscriber_id == sub.id))
+            conn.execute(delete(s.subscribers).where(s.subscribers.c.id == sub.id))
+        return True
+
+    def suppress(self, email: str, reason: str) -> None:
+        """Never mail this address again (until it subscribes anew)."""
+        digest = address_hash(email)
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.suppressions).where(s.suppressions.c.hash == digest))
+            conn.execute(
+                insert(s.suppressions).values(hash=digest, reason=reason, at=datetime.now(UTC))
+            )
+
+    def unsuppress(self, email: str) -> None:
+        """Lift a suppression: the address subscribed anew and confirmed it."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.suppressions).where(s.suppressions.c.hash == address_hash(email)))
+
+    def suppressed(self, emails: Iterable[str]) -> set[str]:
+        """Which of these addresses (as given) are on the suppression list."""
+        by_hash = {address_hash(e): e for e in emails}
+        found: set[str] = set()
+        hashes = list(by_hash)
+        with self.engine.connect() as conn:
+            for i in range(0, len(hashes), 500):
+                q = select(s.suppressions.c.hash).where(
+                    s.suppressions.c.hash.in_(hashes[i : i + 500])
+                )
+                found.update(by_hash[h] for (h,) in conn.execute(q))
+        return found
