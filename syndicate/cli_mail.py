@@ -133,8 +133,17 @@ def register(cli: click.Group, open_project) -> None:
         type=click.Path(file_okay=False, path_type=Path),
         help="where --dry-run writes (default public/dry-run/NAME)",
     )
+    @click.option("--slot", help="the edition's slot, ISO 8601 (default: this minute)")
     @click.pass_context
-    def send(ctx, name: str, dry_run: bool, to: str | None, force: bool, out: Path | None):
+    def send(
+        ctx,
+        name: str,
+        dry_run: bool,
+        to: str | None,
+        force: bool,
+        out: Path | None,
+        slot: str | None,
+    ):
         """Make (or resume) the edition of digest NAME for now and deliver it."""
         from syndicate.digest import make
         from syndicate.progress import progress_for_terminal
@@ -152,7 +161,8 @@ def register(cli: click.Group, open_project) -> None:
                     click.echo(f"{name}: nothing new since the last edition; nothing to send")
                     return
                 ctx.exit(_test_send(config, store, made, schedule, to, out, dry_run))
-            made = _edition_to_send(config, store, schedule, now)
+            at = _slot(slot, config) if slot else None
+            made = _edition_to_send(config, store, schedule, now, at)
             if made is None:
                 click.echo(f"{name}: nothing new since the last edition; no edition made")
                 return
@@ -172,11 +182,21 @@ def register(cli: click.Group, open_project) -> None:
         ctx.exit(1 if report.failed or report.paused else 0)
 
 
-def _edition_to_send(config, store, schedule, now):
-    """The unfinished edition of this schedule, else a new one for this minute's slot."""
+def _slot(value: str, config) -> datetime:
+    from syndicate.sources.metadata import parse_date
+
+    when = parse_date(value, config.site.tz)
+    if when is None:
+        raise ConfigError(f"--slot {value!r} is not a time", "use ISO 8601, e.g. 2024-05-01T07:00")
+    return when
+
+
+def _edition_to_send(config, store, schedule, now, slot=None):
+    """The edition for a given slot; else the unfinished edition of this schedule, else a
+    new one for this minute's slot."""
     from syndicate.digest import make
 
-    slot = store.unfinished_slot(schedule.name)
+    slot = slot or store.unfinished_slot(schedule.name)
     if slot is None:
         slot = now.replace(second=0, microsecond=0)
     made, _ = make.create_edition(config, store, schedule, slot, now)

@@ -1,4 +1,5 @@
-"""The web app (Starlette): the built feeds with conditional GET and gzip, and /healthz.
+"""The web app (Starlette): the built feeds with conditional GET and gzip, /healthz, and
+the subscriber routes of web_people.py (subscribe, confirm, unsubscribe, preferences, metrics).
 
 Feeds are served from the files `feeds build` wrote, never rendered per request, so any
 static host could serve them too; this app adds what readers rely on: exact content
@@ -113,12 +114,32 @@ def create_app(config: Config) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
+    from syndicate.store import open_store
+    from syndicate.web_people import routes as people_routes
+
+    store = open_store(config.store_url)
     return Starlette(
         routes=[
             Route("/feeds/{path:path}", feed, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        ]
+            *people_routes(config, store),
+        ],
+        lifespan=_closing(store),
     )
+
+
+def _closing(store):
+    """A lifespan that closes the store when the server stops."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            store.close()
+
+    return lifespan
 
 
 def _accepts_gzip(request: Request) -> bool:

@@ -155,6 +155,60 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return conn.execute(q).scalar()
 
+    def stats(self) -> dict[str, tuple[str, str, list[tuple[dict, float]]]]:
+        """Figures for /metrics: name → (type, help, [(labels, value)])."""
+        with self.engine.connect() as conn:
+
+            def one(q) -> float:
+                value = conn.execute(q).scalar()
+                if value is None:
+                    return 0.0
+                return value.timestamp() if isinstance(value, datetime) else float(value)
+
+            subs = conn.execute(
+                select(s.subscribers.c.status, func.count()).group_by(s.subscribers.c.status)
+            ).all()
+            sent = conn.execute(
+                select(s.deliveries.c.status, func.count()).group_by(s.deliveries.c.status)
+            ).all()
+            return {
+                "stories": (
+                    "gauge",
+                    "Stories in the store.",
+                    [({}, one(select(func.count()).select_from(s.stories)))],
+                ),
+                "editions": (
+                    "gauge",
+                    "Digest editions made.",
+                    [({}, one(select(func.count()).select_from(s.editions)))],
+                ),
+                "messages": (
+                    "gauge",
+                    "Deliveries by status (sent, deferred, failed, pending, skipped).",
+                    [({"status": st}, float(n)) for st, n in sorted(sent)],
+                ),
+                "subscribers": (
+                    "gauge",
+                    "Subscribers by status.",
+                    [({"status": st}, float(n)) for st, n in sorted(subs)],
+                ),
+                "last_gather_timestamp_seconds": (
+                    "gauge",
+                    "When the last gather finished (Unix time).",
+                    [({}, one(select(func.max(s.gather_runs.c.finished))))],
+                ),
+                "last_edition_timestamp_seconds": (
+                    "gauge",
+                    "When the last edition was made (Unix time).",
+                    [({}, one(select(func.max(s.editions.c.created_at))))],
+                ),
+                "last_sent_timestamp_seconds": (
+                    "gauge",
+                    "When the last message was accepted by the mail server (Unix time).",
+                    [({}, one(select(func.max(s.deliveries.c.sent_at))))],
+                ),
+            }
+
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """How many rows are in each status (for one edition, or all)."""
         d = s.deliveries

@@ -1,0 +1,203 @@
+"""Delivery through a real SMTP server (aiosmtpd): the ledger, faults, crashes, subscribers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from smtp_server import SMTPServer
+
+from syndicate.config import load_config
+from syndicate.models import Image, Story, Subscriber
+from syndicate.store import open_store
+
+BASE = "https://news.example.com"
+
+
+@pytest.fixture
+def smtp():
+    server = SMTPServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_project(tmp_path: Path, smtp: SMTPServer, subscribers: int, extra: str = "") -> Path:
+    """A project with three stories, N active subscribers of 'daily', mail to the server."""
+    project = tmp_path / "proj"
+    run_cli("init", str(project), "--site-url", f"{BASE}/", "--name", "Harbour News", check=0)
+    cfg = project / "syndicate.toml"
+    text = cfg.read_text().replace(
+        'url = "maildir:public/outbox"',
+        f'url = "smtp://127.0.0.1:{smtp.port}?pool=2"\n'
+        "retry_base = 0.05\nsend_wait = 20\npause_after = 50\n"
+        'sender = "Harbour News <news@news.example.com>"',
+    )
+    cfg.write_text(
+        text.replace('public_url = ""', 'public_url = "https://news.example.com"') + extra
+    )
+    (project / ".secret-key").write_text("test-key\n")
+    add_stories(project, range(3))
+    store = open_store(load_config(project).store_url)
+    for i in range(subscribers):
+        store.save_subscriber(
+            Subscriber(f"reader{i}@example.org", f"Reader {i}", "active", ["daily"])
+        )
+    store.close()
+    return project
+
+
+def add_stories(project: Path, numbers) -> None:
+    store = open_store(load_config(project).store_url)
+    for i in numbers:
+        store.save_story(
+            Story(
+                url=f"{BASE}/2024/world/story-{i}/",
+                title=f"Story {i}",
+                published=datetime.now(UTC) - timedelta(hours=10 - i),
+                section="world",
+                section_name="World",
+                image=Image(f"{BASE}/img/{i}.jpg", "A caption"),
+                summary=f"Lede {i}.",
+                body_text=["Body."],
+                body_html="<p>Body.</p>",
+            )
+        )
+    store.close()
+
+
+def counts(project: Path) -> dict[str, int]:
+    store = open_store(load_config(project).store_url)
+    try:
+        return store.delivery_counts()
+    finally:
+        store.close()
+
+
+def test_send_delivers_one_message_per_subscriber_once(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 20)
+    first = run_cli("send", "daily", project=project, check=0)
+    assert "sent: 20 sent, 0 deferred, 0 failed, 0 skipped" in first.stdout, first.stdout
+    assert len(smtp.received) == 20
+    for i in range(20):
+        [got] = smtp.to(f"reader{i}@example.org")
+        msg = got.message
+        assert msg["To"].addresses[0].display_name == f"Reader {i}"
+        assert str(msg["List-Unsubscribe"]).startswith("<https://news.example.com/unsubscribe/")
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert got.sender == "news@news.example.com"
+    again = run_cli("send", "daily", project=project, check=0)
+    assert len(smtp.received) == 20, again.stdout  # never twice
+    assert counts(project) == {"sent": 20}
+
+
+def test_faults_are_retried_refused_or_suppressed(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 12)
+    smtp.faults.at_data["reader1@example.org"] = ["421 4.7.0 Try again later"]
+    smtp.faults.at_data["reader2@example.org"] = ["451 4.3.0 Busy", "451 4.3.0 Busy"]
+    smtp.faults.at_data["reader3@example.org"] = ["drop"]
+    smtp.faults.at_rcpt["reader4@example.org"] = "550 5.1.1 <reader4@example.org>: no such user"
+    smtp.faults.at_data["reader5@example.org"] = ["554 5.7.1 Message rejected as spam"]
+    proc = run_cli("send", "daily", project=project)
+    assert proc.returncode == 1  # two failed for good
+    assert "sent: 10 sent, 0 deferred, 2 failed" in proc.stdout, proc.stdout
+    for i in (0, 1, 2, 3, 6, 7, 8, 9, 10, 11):
+        assert len(smtp.to(f"reader{i}@example.org")) == 1, i
+    assert not smtp.to("reader4@example.org") and not smtp.to("reader5@example.org")
+    assert "no such mailbox, address suppressed" in proc.stderr
+    listed = run_cli("subscribers", "list", project=project, check=0).stdout
+    assert "reader4@example.org\tReader 4\tbounced" in listed
+    assert "reader5@example.org\tReader 5\tactive" in listed  # a refusal is not a bounce
+    # The next edition skips the bounced address.
+    add_stories(project, [7])
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    run_cli("send", "daily", "--slot", later, project=project)
+    assert len(smtp.to("reader4@example.org")) == 0
+    assert len(smtp.to("reader0@example.org")) == 2
+
+
+def test_a_killed_send_resumes_and_loses_nothing(tmp_path, smtp):
+    subscribers = 300
+    project = make_project(tmp_path, smtp, subscribers)
+    smtp.faults.delay = 0.004  # a server slow enough to kill the sender mid-way
+    cmd = [sys.executable, "-m", "syndicate", "--project", str(project), "send", "daily"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    kills = 0
+    for wait in (0.8, 0.5, 0.5):
+        before = len(smtp.received)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while len(smtp.received) < before + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(wait)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    final = run_cli("send", "daily", project=project, check=0)
+    assert kills >= 2, "the send finished before it could be killed"
+    got: dict[str, int] = {}
+    for r in smtp.received:
+        for rcpt in r.recipients:
+            got[rcpt] = got.get(rcpt, 0) + 1
+    assert len(got) == subscribers, final.stdout  # everyone got the edition
+    duplicates = sum(n - 1 for n in got.values())
+    assert duplicates <= kills, (duplicates, kills)
+    assert counts(project) == {"sent": subscribers}
+
+
+def test_dry_run_and_test_copy_leave_the_ledger_alone(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 5)
+    out = tmp_path / "dry"
+    dry = run_cli("send", "daily", "--dry-run", "--out", str(out), project=project, check=0)
+    assert "5 messages written" in dry.stdout and len(list(out.glob("*.eml"))) == 5
+    copy = run_cli("send", "daily", "--to", "editor@example.org", project=project, check=0)
+    assert "test copy sent" in copy.stdout
+    assert len(smtp.received) == 1 and smtp.to("editor@example.org")
+    assert counts(project) == {}
+
+
+def test_subscribers_commands(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 0)
+    csv = tmp_path / "list.csv"
+    csv.write_text(
+        "Email,Name\nann@example.org,Ann\nnot-an-address,X\nANN@Example.org,Ann B\n"
+        "bob@example.org,Bob\n",
+        encoding="utf-8",
+    )
+    imported = run_cli("subscribers", "import", str(csv), "--confirmed", project=project)
+    assert imported.returncode == 1  # a bad row, reported; the good ones kept
+    assert f"{csv}:3: 'not-an-address'" in imported.stderr
+    assert "repeats line 2; merged" in imported.stderr
+    assert "2 new, 1 updated, 2 problems, 0 confirmations" in imported.stdout
+    added = run_cli("subscribers", "add", "Carol@Example.org", "--name", "Carol", project=project)
+    assert (
+        "carol@example.org: pending" in added.stdout and "confirmation email sent" in added.stdout
+    )
+    [confirmation] = smtp.to("carol@example.org")
+    assert "/confirm/" in confirmation.message.get_body(("plain",)).get_content()
+    listed = run_cli("subscribers", "list", project=project, check=0).stdout.splitlines()
+    assert listed == [
+        "ann@example.org\tAnn B\tactive\tdaily",
+        "bob@example.org\tBob\tactive\tdaily",
+        "carol@example.org\tCarol\tpending\tdaily",
+    ]
+    exported = run_cli("subscribers", "export", "--format", "json", project=project, check=0)
+    assert exported.stdout.count("\n") == 3 and '"status": "pending"' in exported.stdout
+    run_cli("subscribers", "erase", "bob@example.org", project=project, check=0)
+    assert "bob@" not in run_cli("subscribers", "list", project=project).stdout
+    # Erased, then re-imported with attested consent: still never mailed.
+    run_cli("subscribers", "add", "bob@example.org", "--confirmed", project=project, check=0)
+    sent = run_cli("send", "daily", project=project, check=0)
+    assert "1 sent" in sent.stdout and "1 skipped" in sent.stdout
+    assert not smtp.to("bob@example.org")
+    bad = run_cli("subscribers", "add", "nope", project=project)
+    assert bad.returncode == 2 and "not an email address" in bad.stderr
