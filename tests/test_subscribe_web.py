@@ -1,0 +1,129 @@
+"""Subscribe, confirm and leave through the real web app, with mail to a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from conftest import run_cli
+from smtp_server import SMTPServer
+from test_delivery import add_stories, make_project
+
+
+@pytest.fixture
+def site(tmp_path):
+    """(web app base URL, project, SMTP server): `syndicate serve` on a free port."""
+    smtp = SMTPServer().start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    project = make_project(tmp_path, smtp, 0)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(
+        cfg.read_text().replace('public_url = "https://news.example.com"', f'public_url = "{base}"')
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syndicate",
+            "--project",
+            str(project),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base, project, smtp
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        smtp.stop()
+
+
+def _status(project, email: str) -> str:
+    for line in run_cli("subscribers", "list", project=project, check=0).stdout.splitlines():
+        if line.startswith(email + "\t"):
+            return line.split("\t")[2]
+    return "absent"
+
+
+def test_subscribe_confirm_and_one_click_unsubscribe(site):
+    base, project, smtp = site
+    with httpx.Client(base_url=base) as web:
+        r = web.post("/subscribe", data={"email": "Zoe@Example.org", "name": "Zoë"})
+        assert r.status_code == 202
+        assert _status(project, "zoe@example.org") == "pending"
+        [mail] = smtp.to("zoe@example.org")
+        link = re.search(
+            r"(http://\S+/confirm/\S+)", mail.message.get_body(("plain",)).get_content()
+        )
+        assert link
+        # The same answer for an address already there, or never seen: nothing revealed.
+        again = web.post("/subscribe", json={"email": "zoe@example.org"})
+        other = web.post("/subscribe", json={"email": "new@example.org"})
+        assert again.status_code == other.status_code == 202
+        assert again.json() == other.json()
+        confirmed = web.get(link.group(1).replace(base, ""))
+        assert confirmed.status_code == 200 and "confirmed" in confirmed.text
+        assert _status(project, "zoe@example.org") == "active"
+        # An edition reaches her, with a one-click unsubscribe URL in its header.
+        run_cli("send", "daily", project=project, check=0)
+        [digest] = [m for m in smtp.to("zoe@example.org") if "List-Unsubscribe" in m.message]
+        header = str(digest.message["List-Unsubscribe"])
+        url = re.search(r"<(http[^>]+)>", header).group(1)
+        assert url.startswith(f"{base}/unsubscribe/")
+        # A link scanner's GET shows a page and unsubscribes nobody.
+        page = web.get(url)
+        assert page.status_code == 200 and "<form" in page.text
+        assert _status(project, "zoe@example.org") == "active"
+        # Forged and foreign tokens change nothing.
+        assert web.post(url[:-3] + "xyz", data={"List-Unsubscribe": "One-Click"}).status_code == 400
+        assert web.get(f"{base}/confirm/not-a-token").status_code == 400
+        assert _status(project, "zoe@example.org") == "active"
+        # RFC 8058: a POST with the body, no cookie, no CSRF token; twice is fine.
+        for _ in range(2):
+            one_click = httpx.post(
+                url,
+                content=b"List-Unsubscribe=One-Click",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert one_click.status_code == 200
+        assert _status(project, "zoe@example.org") == "unsubscribed"
+        # The next edition skips her.
+        before = len(smtp.to("zoe@example.org"))
+        add_stories(project, [8])
+        later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        run_cli("send", "daily", "--slot", later, project=project)
+        assert len(smtp.to("zoe@example.org")) == before
+        metrics = web.get("/metrics").text
+        assert 'syndicate_messages{status="sent"} 1' in metrics
+        assert "syndicate_editions 2" in metrics
+
+
+def test_subscribe_is_rate_limited_and_checks_addresses(site):
+    base, _, _ = site
+    with httpx.Client(base_url=base) as web:
+        assert web.post("/subscribe", data={"email": "nope"}).status_code == 400
+        codes = [
+            web.post("/subscribe", json={"email": f"a{i}@example.org"}).status_code
+            for i in range(6)
+        ]
+        assert codes[:4] == [202] * 4 and codes[-1] == 429
