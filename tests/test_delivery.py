@@ -201,3 +201,35 @@ def test_subscribers_commands(tmp_path, smtp):
     assert not smtp.to("bob@example.org")
     bad = run_cli("subscribers", "add", "nope", project=project)
     assert bad.returncode == 2 and "not an email address" in bad.stderr
+
+
+def test_two_sends_at_once_never_deliver_twice(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 200)
+    smtp.faults.delay = 0.002
+    run_cli("send", "daily", "--dry-run", project=project, check=0)  # warm: nothing sent
+    slot = datetime.now(UTC).replace(second=0, microsecond=0).isoformat()
+    cmd = [sys.executable, "-m", "syndicate", "--project", str(project), "send", "daily"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    procs = [
+        subprocess.Popen([*cmd, "--slot", slot], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    got: dict[str, int] = {}
+    for r in smtp.received:
+        for rcpt in r.recipients:
+            got[rcpt] = got.get(rcpt, 0) + 1
+    assert len(got) == 200 and max(got.values()) == 1, outputs
+    assert counts(project) == {"sent": 200}
+
+
+def test_a_send_pauses_after_failures_in_a_row(tmp_path, smtp):
+    project = make_project(tmp_path, smtp, 30)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(cfg.read_text().replace("pause_after = 50", "pause_after = 5"))
+    for i in range(30):
+        smtp.faults.at_data[f"reader{i}@example.org"] = ["554 5.7.1 Refused"]
+    proc = run_cli("send", "daily", project=project)
+    assert proc.returncode == 1
+    assert "PAUSED: 5 failures in a row" in proc.stdout
+    assert counts(project).get("pending", 0) >= 20  # the rest kept for a later send

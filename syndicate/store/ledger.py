@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from syndicate.models import Delivery, Subscriber
 from syndicate.store import schema as s
@@ -42,6 +43,15 @@ class LedgerStore:
 
     def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
         """A pending row for each subscriber that has none for this edition; how many."""
+        subscribers = list(subscribers)
+        try:
+            return self._add_deliveries(edition_id, subscribers)
+        except IntegrityError:
+            # Another sender added rows for the same edition at the same moment: theirs
+            # stand (the UNIQUE key saw to it); add only what is still missing.
+            return self._add_deliveries(edition_id, subscribers)
+
+    def _add_deliveries(self, edition_id: int, subscribers: list[Subscriber]) -> int:
         d = s.deliveries
         with self.engine.begin() as conn:
             have = {
@@ -81,22 +91,41 @@ class LedgerStore:
                 .order_by(d.c.id)
                 .limit(limit * 4)
             ).all()
-            free = [
+            dead = {r.claimed_by for r in rows if r.claimed_by and _dead_local(r.claimed_by)}
+            if dead:  # a killed sender's rows are free at once, not when its lease ends
+                conn.execute(
+                    update(d)
+                    .where(d.c.claimed_by.in_(dead), d.c.status.in_(("pending", "deferred")))
+                    .values(claimed_by=None, claimed_until=None)
+                )
+            wanted = [
                 r.id
                 for r in rows
                 if r.claimed_until is None
                 or r.claimed_until < now
                 or r.claimed_by == worker
-                or _dead_local(r.claimed_by)
+                or r.claimed_by in dead
             ][:limit]
-            if not free:
+            if not wanted:
                 return []
+            # One conditional UPDATE takes the rows: of two senders racing for the same
+            # rows, the database lets only one match; the other gets none of them.
             conn.execute(
                 update(d)
-                .where(d.c.id.in_(free))
+                .where(
+                    d.c.id.in_(wanted),
+                    due,
+                    or_(
+                        d.c.claimed_until.is_(None),
+                        d.c.claimed_until < now,
+                        d.c.claimed_by == worker,
+                    ),
+                )
                 .values(claimed_by=worker, claimed_until=now + lease)
             )
-            got = conn.execute(select(d).where(d.c.id.in_(free)).order_by(d.c.id)).mappings()
+            got = conn.execute(
+                select(d).where(d.c.id.in_(wanted), d.c.claimed_by == worker).order_by(d.c.id)
+            ).mappings()
             return [_delivery(r) for r in got]
 
     def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
