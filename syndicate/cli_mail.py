@@ -123,6 +123,27 @@ def register(cli: click.Group, open_project) -> None:
             store.close()
         click.echo(f"{email}: {'erased' if found else 'not found'}; address suppressed")
 
+    @cli.group()
+    def bounces() -> None:
+        """Read delivery status notifications (bounces)."""
+
+    @bounces.command("process")
+    @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+    @click.pass_context
+    def bounces_process(ctx, path: Path) -> None:
+        """Read a Maildir of RFC 3464 bounces: suppress hard-bounced addresses, count soft."""
+        from syndicate.deliver.bounces import process_bounces
+
+        _, store = open_project(ctx)
+        try:
+            report = process_bounces(store, path)
+        finally:
+            store.close()
+        for line in report.problems:
+            click.echo(line, err=True)
+        click.echo(report.summary())
+        ctx.exit(1 if report.malformed else 0)
+
     @cli.command()
     @click.argument("name")
     @click.option("--dry-run", is_flag=True, help="write .eml files, touch no ledger")

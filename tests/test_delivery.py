@@ -233,3 +233,28 @@ def test_a_send_pauses_after_failures_in_a_row(tmp_path, smtp):
     assert proc.returncode == 1
     assert "PAUSED: 5 failures in a row" in proc.stdout
     assert counts(project).get("pending", 0) >= 20  # the rest kept for a later send
+
+
+def test_bounces_process_command_suppresses_hard_bounces(tmp_path, smtp):
+    import mailbox
+
+    project = make_project(tmp_path, smtp, 2)
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(
+        b"From: MAILER-DAEMON@mx.example.org\r\nTo: news@news.example.com\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver.\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        b"Final-Recipient: rfc822; Reader1@Example.org\r\nAction: failed\r\n"
+        b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--B--\r\n"
+    )
+    proc = run_cli("bounces", "process", str(tmp_path / "bounces"), project=project, check=0)
+    assert "1 hard" in proc.stdout
+    listed = run_cli("subscribers", "list", project=project, check=0).stdout
+    assert "reader1@example.org\tReader 1\tbounced" in listed
+    sent = run_cli("send", "daily", project=project, check=0)
+    assert "1 sent" in sent.stdout and not smtp.to("reader1@example.org")
+    again = run_cli("bounces", "process", str(tmp_path / "bounces"), project=project, check=0)
+    assert "0 hard" in again.stdout and "1 already processed" in again.stdout
