@@ -26,12 +26,9 @@ What it does:
    and the ratio (target >= 0.7);
 6. a sweep over pool sizes 1, 2 and 4 on a share of the ledger, with the time (wall and
    the threads' own CPU) split between compose, ledger (claim, mark_sent) and SMTP;
-7. what-ifs: the same send with changes to the ledger and the SMTP connection tried from
-   outside (the store and transport are passed in): mark_sent behind a lock; "lean marks"
-   (one prebuilt UPDATE on one kept connection, still a commit per message, so invariant 3
-   holds); "lean SMTP" (MAIL/RCPT/DATA pipelined, dot-stuffing by bytes.replace rather than
-   smtplib's regex pass); both;
-8. each stage alone on one thread: compose, mark_sent, lean marks, 100 marks a transaction.
+7. each stage alone on one thread: compose, mark_sent (a transaction each, as sending
+   does), and for reference the same rows marked 100 to a transaction (what batching the
+   marks would save, at the price of invariant 3).
 
 The client is one Python process: past one connection it is bound by the GIL, so what
 counts is the CPU each message costs (printed as ms/msg next to the baseline's).
@@ -343,96 +340,6 @@ def ours(store, edition_id, message, port, pool, timer: Timer | None = None):
     return report
 
 
-# -- what-ifs: the changes suggested for send.py / ledger.py / smtp.py, tried from outside --
-_MARK_SENT = (
-    update(s.deliveries)
-    .where(s.deliveries.c.id == bindparam("row"))
-    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("at"), error=None,
-            attempts=s.deliveries.c.attempts + 1, claimed_by=None, claimed_until=None)
-)  # fmt: skip
-
-
-class LeanMarks:
-    """mark_sent still one transaction per message, right after the 250 (invariant 3), but
-    one statement built once, on one connection kept open, behind a Python lock (threads
-    take turns at once instead of SQLite's busy handler sleeping them for milliseconds)."""
-
-    def __init__(self, store) -> None:
-        self._inner = store
-        self.lock = threading.Lock()
-        self.conn = store.engine.connect()
-
-    def mark_sent(self, delivery_id: int, message_id: str, now) -> None:
-        with self.lock:
-            self.conn.execute(_MARK_SENT, {"row": delivery_id, "mid": message_id, "at": now})
-            self.conn.commit()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def close_marks(self) -> None:
-        self.conn.close()
-
-
-class LockedMarks:
-    """The store's own mark_sent, unchanged, but one thread at a time (a Python lock)."""
-
-    def __init__(self, store) -> None:
-        self._inner = store
-        self.lock = threading.Lock()
-
-    def mark_sent(self, delivery_id: int, message_id: str, now) -> None:
-        with self.lock:
-            self._inner.mark_sent(delivery_id, message_id, now)
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    def close_marks(self) -> None:
-        pass
-
-
-class LeanSMTPTransport(SMTPTransport):
-    """SMTPTransport whose connections pipeline MAIL, RCPT and DATA in one write (the server
-    offers PIPELINING) and dot-stuff with bytes.replace instead of smtplib's regex pass.
-    Happy path only (enough for the sink): what a real change would do on errors is in
-    the report."""
-
-    def connect(self):
-        transport = self
-
-        class Conn:
-            smtp = None
-
-            def send(self, sender: str, recipient: str, message: bytes) -> None:
-                if self.smtp is None:
-                    self.smtp = smtplib.SMTP(transport.host, transport.port, timeout=30)
-                    self.smtp.ehlo()
-                    assert self.smtp.has_extn("pipelining")
-                smtp = self.smtp
-                body = message.replace(b"\n.", b"\n..")
-                if body[:1] == b".":
-                    body = b"." + body
-                if not body.endswith(b"\r\n"):
-                    body += b"\r\n"
-                smtp.send(
-                    f"MAIL FROM:<{sender}> SIZE={len(message)}\r\nRCPT TO:<{recipient}>\r\n"
-                    "DATA\r\n".encode()
-                )
-                for want in (250, 250, 354):
-                    code, text = smtp.getreply()
-                    assert code == want, (code, text)
-                smtp.send(body + b".\r\n")
-                code, text = smtp.getreply()
-                assert code == 250, (code, text)
-
-            def close(self) -> None:
-                if self.smtp is not None:
-                    self.smtp.quit()
-
-        return Conn()
-
-
 def baseline(port: int, pool: int, sender: str, raw: bytes, n: int) -> None:
     """The prebuilt bytes, n times, over ``pool`` smtplib connections from as many threads."""
     counter = itertools.count()
@@ -476,13 +383,6 @@ def single_stages(store, edition_id: int, message, people: list[Subscriber], n: 
         store.mark_sent(i, "<x@bench>", NOW)
     marks = (time.perf_counter() - t0) / len(ids)
     reset_ledger(store, edition_id, n)
-    lean = LeanMarks(store)
-    t0 = time.perf_counter()
-    for i in ids:
-        lean.mark_sent(i, "<x@bench>", NOW)
-    lean_marks = (time.perf_counter() - t0) / len(ids)
-    lean.close_marks()
-    reset_ledger(store, edition_id, n)
     t0 = time.perf_counter()
     for i in range(0, len(ids), 100):  # one transaction per 100 rows, executemany
         with store.engine.begin() as conn:
@@ -503,8 +403,6 @@ def single_stages(store, edition_id: int, message, people: list[Subscriber], n: 
           f"({1 / compose:7,.0f}/s)")  # fmt: skip
     print(f"    mark_sent, a transaction each    {marks * 1e3:6.3f} ms/msg "
           f"({1 / marks:7,.0f}/s)")  # fmt: skip
-    print(f"    the same, LeanMarks              {lean_marks * 1e3:6.3f} ms/msg "
-          f"({1 / lean_marks:7,.0f}/s)")  # fmt: skip
     print(f"    the same, 100 rows a transaction {batched * 1e3:6.3f} ms/msg "
           f"({1 / batched:7,.0f}/s)")  # fmt: skip
     print(f"    claim (batches of 100), per row  {claim * 1e3:6.3f} ms/msg")
@@ -519,12 +417,6 @@ def main() -> int:
     parser.add_argument("--lede-words", type=int, default=60)
     parser.add_argument("--also-read", type=int, default=0, help="ALSO READ links a story")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--no-what-if",
-        dest="what_if",
-        action="store_false",
-        help="skip the runs that try the suggested changes from outside",
-    )
     args = parser.parse_args()
     n = args.subscribers
     started = time.perf_counter()
@@ -595,26 +487,6 @@ def main() -> int:
                   f"{r.cpu / r.messages * 1e3:.2f} ms/msg (baseline "
                   f"{b.cpu / b.messages * 1e3:.2f})")  # fmt: skip
             print(f"    ms/msg wall/CPU: {split}")
-        if args.what_if:
-            print(f"what-ifs, pool {args.pool} ({m:,} messages each; baseline as above):")
-            url = f"smtp://127.0.0.1:{sink.port}?pool={args.pool}"
-            variants = [
-                ("mark_sent behind a lock", LockedMarks, SMTPTransport),
-                ("lean marks", LeanMarks, SMTPTransport),
-                ("lean SMTP", None, LeanSMTPTransport),
-                ("lean marks + lean SMTP", LeanMarks, LeanSMTPTransport),
-            ]
-            for label, marks, transport in variants:
-                reset_ledger(store, made.edition.id, m)
-                ledger = marks(store) if marks else store
-                with Run(sink) as r:
-                    deliver_edition(ledger, made.edition.id, made.message, transport(url),
-                                    RetryPolicy(wait=5))  # fmt: skip
-                if marks:
-                    ledger.close_marks()
-                assert r.messages == m, (r.messages, m)
-                print(f"  {label:<26} {r.rate:6,.0f}/s   ratio {r.rate / base.rate:4.2f}   "
-                      f"client CPU {r.cpu / r.wall:4.0%}")  # fmt: skip
         if sizes:
             single_stages(store, made.edition.id, made.message, people, min(2000, n))
         store.close()

@@ -43,6 +43,14 @@ class _Handler:
     def __init__(self, server: SMTPServer) -> None:
         self.server = server
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.server.pipelining:
+            # aiosmtpd reads commands as a stream, so it takes pipelined ones; it just
+            # does not say so. Real servers (Postfix, Exim) do, and the client uses it.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         refusal = self.server.faults.at_rcpt.get(address.lower())
         if refusal:
@@ -72,7 +80,8 @@ class _Handler:
 class SMTPServer:
     """Start with .start(); .port, .received, .faults; .stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = True) -> None:
+        self.pipelining = pipelining
         self.received: list[Received] = []
         self.faults = Faults()
         self.lock = threading.Lock()

@@ -150,7 +150,9 @@ def test_a_killed_send_resumes_and_loses_nothing(tmp_path, smtp):
             got[rcpt] = got.get(rcpt, 0) + 1
     assert len(got) == subscribers, final.stdout  # everyone got the edition
     duplicates = sum(n - 1 for n in got.values())
-    assert duplicates <= kills, (duplicates, kills)
+    # What a kill can cost: the message each connection (pool=2) had handed over and had
+    # not yet marked sent. The server took it, the 250 never reached the ledger.
+    assert duplicates <= kills * 2, (duplicates, kills)
     assert counts(project) == {"sent": subscribers}
 
 

@@ -340,3 +340,39 @@ def test_dkim_signature_verifies_and_reply_to_is_set(project, tmp_path):
     assert dkim.verify(raw, dnsfunc=dns)
     msg = _parse(raw)
     assert msg["Reply-To"] == "letters@news.example.com" and not msg.defects
+
+
+def test_quoted_printable_never_starts_a_line_with_a_dot():
+    """Composed messages go to SMTP without a dot-stuffing pass (DataReady), so no encoded
+    line may start with a dot; decoding must still give the text back, lines ≤ 76."""
+    import binascii
+    import random
+
+    from syndicate.digest.mime import _qp
+
+    rng = random.Random(5)
+    pieces = [".", "..", "a", "ééé", "=", "word", ".start", "\n", "\n.", " ", "x" * 74, "y" * 75]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
+        out = _qp(text)
+        lines = out.split(b"\r\n")
+        plain = binascii.b2a_qp(text.encode(), istext=True).split(b"\n")
+        assert not any(line.startswith(b".") for line in lines), text
+        assert max(map(len, lines)) <= max(76, *map(len, plain)), text
+        assert b"\n" not in out.replace(b"\r\n", b"") and b"\r" not in out.replace(b"\r\n", b"")
+        assert binascii.a2b_qp(out.replace(b"\r\n", b"\n")).decode() == text
+
+
+def test_composed_message_is_data_ready(project):
+    from syndicate.digest.mime import DataReady
+
+    config = load_config(project)
+    store = open_store(config.store_url)
+    made, _ = make.create_edition(
+        config, store, digest_schedule(project, "daily"), datetime.now(UTC), datetime.now(UTC)
+    )
+    sub = Subscriber("dot@example.org", ".Dotty", "active", ["daily"])
+    raw = made.message.compose(sub)
+    store.close()
+    assert isinstance(raw, DataReady)
+    assert b"\n." not in raw and raw.count(b"\n") == raw.count(b"\r\n") == raw.count(b"\r")

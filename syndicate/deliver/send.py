@@ -89,7 +89,9 @@ def deliver_edition(
     started = time.monotonic()
     state = _State(policy.pause_after)
     limiter = _Rate(transport.rate)
-    jobs: queue.Queue[Delivery | None] = queue.Queue()
+    # Bounded: the next batch is claimed while the threads still work on this one (no
+    # idle gap between batches), and at most one batch waits claimed and unsent.
+    jobs: queue.Queue[Delivery | None] = queue.Queue(maxsize=policy.batch)
 
     def work() -> None:
         conn: Connection | None = None
@@ -108,7 +110,7 @@ def deliver_edition(
             except Exception as exc:  # one bad row never takes the send down
                 state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
                 store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
-                report.deferred += 1
+                state.count(report, "deferred")
             finally:
                 jobs.task_done()
         if conn is not None:
@@ -122,6 +124,11 @@ def deliver_edition(
             now = _now()
             claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
             if not claimed:
+                if jobs.unfinished_tasks:
+                    # Rows still in flight may come back deferred: let them finish before
+                    # deciding whether to wait for due rows or stop.
+                    jobs.join()
+                    continue
                 due = store.next_due(edition_id)
                 waited = time.monotonic() - started
                 if due is None or waited + (due - now).total_seconds() > policy.wait:
@@ -136,7 +143,6 @@ def deliver_edition(
                     continue
                 progress.add()
                 jobs.put(d)
-            jobs.join()
     finally:
         for _ in threads:
             jobs.put(None)
@@ -167,7 +173,7 @@ def _send_one(
             store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
         else:
             store.mark_failed(d.id, str(exc))
-            report.failed += 1
+            state.count(report, "failed")
             line = f"{d.email}: {exc}; failed for good"
             if exc.kind == "bounce":
                 store.suppress(d.email, "hard-bounce")
@@ -175,7 +181,7 @@ def _send_one(
                 if sub is not None:
                     sub.status = "bounced"
                     store.save_subscriber(sub)
-                report.suppressed += 1
+                state.count(report, "suppressed")
                 line = f"{d.email}: {exc}; no such mailbox, address suppressed"
             progress.failure(line)
             state.lines.append(line)
@@ -183,7 +189,7 @@ def _send_one(
         progress.done()
         return
     store.mark_sent(d.id, message_id, _now())
-    report.sent += 1
+    state.count(report, "sent")
     state.success()
     progress.done()
 
@@ -210,6 +216,11 @@ class _State:
     def success(self) -> None:
         with self._lock:
             self.consecutive = 0
+
+    def count(self, report: SendReport, what: str) -> None:
+        """One more in a report's counter (``+=`` alone is not safe across threads)."""
+        with self._lock:
+            setattr(report, what, getattr(report, what) + 1)
 
 
 class _Rate:

@@ -14,6 +14,7 @@ import ssl
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from syndicate.deliver import TransportError
+from syndicate.digest.mime import DataReady
 from syndicate.errors import ConfigError
 
 # "No such user" replies: the address does not exist, so it is suppressed (a hard bounce).
@@ -22,6 +23,7 @@ _NO_SUCH_USER = re.compile(
     r"|mailbox (unavailable|not found|does not exist)|recipient address rejected",
     re.IGNORECASE,
 )
+_EOL = re.compile(rb"\r\n|\r|\n")
 
 
 class SMTPTransport:
@@ -68,6 +70,7 @@ class _SMTPConnection:
                 smtp = smtplib.SMTP_SSL(
                     t.host, t.port, timeout=t.timeout, context=ssl.create_default_context()
                 )
+                smtp.ehlo()
             else:
                 smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
                 smtp.ehlo()
@@ -93,7 +96,10 @@ class _SMTPConnection:
         if self.smtp is None:
             self.smtp = self._open()
         try:
-            self.smtp.sendmail(sender, [recipient], message)
+            if self.smtp.has_extn("pipelining") and (sender + recipient).isascii():
+                self._pipelined(sender, recipient, message)
+            else:
+                self.smtp.sendmail(sender, [recipient], message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(recipient, (550, b"refused"))
             raise _classify(code, text) from exc
@@ -105,6 +111,35 @@ class _SMTPConnection:
             # taken, but without a 250 it is not sent; try again on a new connection.
             self._drop()
             raise TransportError("temporary", f"connection lost ({type(exc).__name__})") from exc
+
+    def _pipelined(self, sender: str, recipient: str, message: bytes) -> None:
+        """MAIL, RCPT and DATA in one write (RFC 2920), then the message: one round trip
+        fewer per message than smtplib's sendmail, and no pass over the whole message
+        (smtplib makes two regex passes; for an 80 KB digest most of the client's CPU) when
+        it comes DataReady from the composer."""
+        smtp = self.smtp
+        assert smtp is not None
+        size = f" SIZE={len(message)}" if smtp.has_extn("size") else ""
+        smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+        # Every reply is read, in order, even after a refusal: the next command must not
+        # meet a stale reply.
+        mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
+        if mail[0] != 250 or rcpt[0] not in (250, 251) or data[0] != 354:
+            if data[0] == 354:
+                # A server that says "go ahead" to DATA after refusing the envelope would
+                # take whatever comes next as a message: hang up rather than send one.
+                self._drop()
+            else:
+                self._reset()
+            code, text = mail if mail[0] != 250 else rcpt if rcpt[0] not in (250, 251) else data
+            raise _classify(code, text)
+        ready = isinstance(message, DataReady) and message.endswith(b"\r\n")
+        smtp.send(message + b".\r\n" if ready else _stuffed(message))
+        code, text = smtp.getreply()
+        if code != 250:
+            if code == 421:  # the server is closing this connection
+                self._drop()
+            raise _classify(code, text)
 
     def _reset(self) -> None:
         try:
@@ -124,6 +159,20 @@ class _SMTPConnection:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.smtp.quit()
             self._drop()
+
+
+def _stuffed(message: bytes) -> bytes:
+    """The message as DATA sends it: CRLF line ends, a dot doubled at each line start, and
+    the closing dot line."""
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _EOL.sub(b"\r\n", message)  # bare CR or LF (our own messages have none)
+    if message.startswith(b"."):
+        message = b"." + message
+    message = message.replace(b"\n.", b"\n..")
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message + b".\r\n"
 
 
 def _classify(code: int, text: bytes | str) -> TransportError:

@@ -19,6 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import cached_property
 from html import escape
 
 from syndicate.digest.render import NAME, PLACEHOLDERS, PREFERENCES_URL, UNSUBSCRIBE_URL
@@ -40,7 +41,7 @@ class Sender:
     list_id: str = ""  # "digest.example.com"
     unsubscribe_mailto: str = ""  # "unsubscribe@example.com"
 
-    @property
+    @cached_property  # asked for twice per message; parseaddr is not cheap
     def domain(self) -> str:
         """The sender's domain: Message-IDs and List-Id are made on it."""
         return parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost"
@@ -58,6 +59,13 @@ def check_address(addr: str, what: str) -> str:
     if _CRLF.search(addr) or not (local and at and domain) or " " in email:
         raise ConfigError(f"{what} {addr!r} is not an email address", "write it as name@domain")
     return addr
+
+
+class DataReady(bytes):
+    """Message bytes already in the form SMTP's DATA carries them: CRLF line ends only and
+    no line that starts with a dot (quoted-printable writes such a dot as "=2E"). A
+    transport sends these as they are; other bytes get a dot-stuffing pass, which for an
+    80 KB digest costs more than composing it."""
 
 
 class MessageTemplate:
@@ -134,8 +142,9 @@ class MessageTemplate:
         text = "".join(text_values.get(p, p) for p in self.text_parts)
         return html, text
 
-    def compose(self, subscriber: Subscriber, now: float | None = None) -> bytes:
-        """The whole message for one subscriber, as bytes ready for SMTP (CRLF lines)."""
+    def compose(self, subscriber: Subscriber, now: float | None = None) -> DataReady:
+        """The whole message for one subscriber, as bytes ready for SMTP (CRLF lines, no
+        line starting with a dot: headers never do, and the bodies are quoted-printable)."""
         check_address(subscriber.email, "subscriber address")
         html_values, text_values = self._values(subscriber)
         unsub = html_values[UNSUBSCRIBE_URL]
@@ -161,8 +170,8 @@ class MessageTemplate:
         )
         message = self.common + headers + body
         if self.dkim is not None:
-            message = self.dkim.sign(message)
-        return message
+            message = self.dkim.sign(message)  # a header, folded with leading spaces
+        return DataReady(message)
 
 
 def _fill(pieces: list, values: dict[str, str]):
@@ -175,8 +184,32 @@ def _fill(pieces: list, values: dict[str, str]):
 
 
 def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends, and no line (the first included: every piece
+    starts a line) that starts with a dot."""
     # binascii's quoted-printable is C: the one encoding step each subscriber pays for.
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    out = binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    if out.startswith(b".") or b"\n." in out:
+        out = b"\r\n".join(
+            b"\r\n".join(_dot_safe(line)) if line.startswith(b".") else line
+            for line in out.split(b"\r\n")
+        )
+    return out
+
+
+def _dot_safe(line: bytes) -> list[bytes]:
+    """A QP line that starts with a literal dot, as lines that do not: the dot written as
+    "=2E", re-broken with a soft line break if that takes it past 76 characters."""
+    line = b"=2E" + line[1:]
+    if len(line) <= 76:
+        return [line]
+    cut = i = 0
+    while i < len(line) and i <= 75:  # the last boundary at or before 75 not inside "=XX"
+        cut = i
+        i += 3 if line[i : i + 1] == b"=" else 1
+    if i <= 75:
+        cut = i
+    head, rest = line[:cut] + b"=", line[cut:]
+    return [head, *(_dot_safe(rest) if rest.startswith(b".") else [rest])]
 
 
 def _utc(stamp: float):

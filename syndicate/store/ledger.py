@@ -3,12 +3,15 @@ claimed in batches by a sender, marked sent in its own transaction right after t
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from syndicate.models import Delivery, Subscriber
@@ -17,16 +20,22 @@ from syndicate.store import schema as s
 HOST = socket.gethostname()
 
 
+_SENDS = itertools.count(1)
+
+
 def worker_name() -> str:
-    """This process as a claimer: host and pid (a dead local claimer's rows are free)."""
-    return f"{HOST}:{os.getpid()}"
+    """A new claimer name for one send in this process: host, pid and a sequence number.
+    The pid lets a dead local claimer's rows be freed at once; the number keeps two sends
+    in one process (a daemon's jobs) from taking each other's rows for their own."""
+    return f"{HOST}:{os.getpid()}:{next(_SENDS)}"
 
 
 def _dead_local(claimer: str | None) -> bool:
     """True for a claimer on this host whose process is gone (killed, crashed)."""
     if not claimer:
         return True
-    host, _, pid = claimer.rpartition(":")
+    host, _, rest = claimer.partition(":")
+    pid = rest.partition(":")[0]
     if host != HOST or not pid.isdigit():
         return False
     try:
@@ -38,8 +47,31 @@ def _dead_local(claimer: str | None) -> bool:
     return False
 
 
+_d = s.deliveries
+_FREE = {"claimed_by": None, "claimed_until": None, "attempts": _d.c.attempts + 1}
+# Built once: these run once per message, and building the statement each time costs
+# about as much as executing it.
+_MARK_SENT = (
+    update(_d)
+    .where(_d.c.id == bindparam("row"))
+    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("at"), error=None,
+            **_FREE)
+)  # fmt: skip
+_MARK_DEFERRED = (
+    update(_d)
+    .where(_d.c.id == bindparam("row"))
+    .values(status="deferred", error=bindparam("error"), next_try=bindparam("next"), **_FREE)
+)
+_MARK_FAILED = (
+    update(_d)
+    .where(_d.c.id == bindparam("row"))
+    .values(status=bindparam("status"), error=bindparam("error"), **_FREE)
+)
+
+
 class LedgerStore:
-    """Mixed into SQLStore: needs ``self.engine``."""
+    """Mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock`` and
+    ``self._ledger_conn`` (see SQLStore.__init__)."""
 
     def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
         """A pending row for each subscriber that has none for this edition; how many."""
@@ -84,43 +116,29 @@ class LedgerStore:
             d.c.edition_id == edition_id,
             or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
         )
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(d.c.id, d.c.claimed_by, d.c.claimed_until)
-                .where(due)
-                .order_by(d.c.id)
-                .limit(limit * 4)
-            ).all()
-            dead = {r.claimed_by for r in rows if r.claimed_by and _dead_local(r.claimed_by)}
+        free = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
+        with self._ledger() as conn:
+            holders = conn.execute(
+                select(d.c.claimed_by).distinct().where(due, d.c.claimed_by.is_not(None), ~free)
+            ).scalars()
+            dead = [h for h in holders if _dead_local(h)]
             if dead:  # a killed sender's rows are free at once, not when its lease ends
                 conn.execute(
                     update(d)
                     .where(d.c.claimed_by.in_(dead), d.c.status.in_(("pending", "deferred")))
                     .values(claimed_by=None, claimed_until=None)
                 )
-            wanted = [
-                r.id
-                for r in rows
-                if r.claimed_until is None
-                or r.claimed_until < now
-                or r.claimed_by == worker
-                or r.claimed_by in dead
-            ][:limit]
+            # Rows held by a live claimer, this worker included (they are in flight in its
+            # threads), are never taken.
+            first = select(d.c.id).where(due, free).order_by(d.c.id).limit(limit)
+            wanted = list(conn.execute(first).scalars())
             if not wanted:
                 return []
             # One conditional UPDATE takes the rows: of two senders racing for the same
             # rows, the database lets only one match; the other gets none of them.
             conn.execute(
                 update(d)
-                .where(
-                    d.c.id.in_(wanted),
-                    due,
-                    or_(
-                        d.c.claimed_until.is_(None),
-                        d.c.claimed_until < now,
-                        d.c.claimed_by == worker,
-                    ),
-                )
+                .where(d.c.id.in_(wanted), due, free)
                 .values(claimed_by=worker, claimed_until=now + lease)
             )
             got = conn.execute(
@@ -130,41 +148,54 @@ class LedgerStore:
 
     def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         """Sent: the server said 250. Its own transaction, at once (invariant 3)."""
-        self._mark(
-            delivery_id,
-            status="sent",
-            message_id=message_id,
-            sent_at=now,
-            error=None,
-            attempts=s.deliveries.c.attempts + 1,
-        )
+        self._mark(_MARK_SENT, {"row": delivery_id, "mid": message_id, "at": now})
 
     def mark_deferred(self, delivery_id: int, error: str, next_try: datetime) -> None:
         """A temporary failure: tried again at next_try."""
-        self._mark(
-            delivery_id,
-            status="deferred",
-            error=error,
-            next_try=next_try,
-            attempts=s.deliveries.c.attempts + 1,
-        )
+        self._mark(_MARK_DEFERRED, {"row": delivery_id, "error": error, "next": next_try})
 
     def mark_failed(self, delivery_id: int, error: str, status: str = "failed") -> None:
         """Failed for good (or 'skipped': not to be sent, e.g. a suppressed address)."""
-        self._mark(delivery_id, status=status, error=error, attempts=s.deliveries.c.attempts + 1)
+        self._mark(_MARK_FAILED, {"row": delivery_id, "error": error, "status": status})
 
-    def _mark(self, delivery_id: int, **values) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(s.deliveries)
-                .where(s.deliveries.c.id == delivery_id)
-                .values(claimed_by=None, claimed_until=None, **values)
-            )
+    def _mark(self, statement, params: dict) -> None:
+        with self._ledger() as conn:
+            conn.execute(statement, params)
+
+    @contextlib.contextmanager
+    def _ledger(self) -> Iterator[Connection]:
+        """One transaction on the connection the ledger's writes share in this process.
+
+        Marks come from every sending thread, one commit per message, while the main
+        thread claims the next batch. On one connection behind a lock they take turns at
+        once; on separate connections they would meet in SQLite's busy handler, which
+        sleeps for milliseconds, and a mark kept waiting widens the window in which a kill
+        leaves a delivered message unmarked. Checking a pooled connection out for each
+        message would also cost as much as the UPDATE itself."""
+        with self._ledger_lock:
+            conn = self._ledger_conn
+            if conn is None or conn.closed:
+                conn = self._ledger_conn = self.engine.connect()
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                raise
+
+    def close_ledger(self) -> None:
+        """Give back the ledger's connection (the store's close does it too)."""
+        with self._ledger_lock:
+            if self._ledger_conn is not None:
+                with contextlib.suppress(Exception):
+                    self._ledger_conn.close()
+                self._ledger_conn = None
 
     def release(self, worker: str) -> None:
         """Give back what this worker claimed and did not finish."""
         d = s.deliveries
-        with self.engine.begin() as conn:
+        with self._ledger() as conn:
             conn.execute(
                 update(d)
                 .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, fields
@@ -20,7 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.errors import ConfigError
@@ -70,6 +71,8 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
     def __init__(self, url: str) -> None:
         shown = _shown(url)
         self._keys_queries: dict[tuple[bool, bool], Any] = {}
+        self._ledger_lock = threading.Lock()
+        self._ledger_conn: Connection | None = None
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
@@ -102,6 +105,7 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
 
     def close(self) -> None:
         """Release connections."""
+        self.close_ledger()
         self.engine.dispose()
 
     # -- fetch state ---------------------------------------------------------------------
