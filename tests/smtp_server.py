@@ -80,7 +80,9 @@ class _Handler:
 class SMTPServer:
     """Start with .start(); .port, .received, .faults; .stop()."""
 
-    def __init__(self, pipelining: bool = True) -> None:
+    def __init__(self, pipelining: bool = True, **options) -> None:
+        """options go to aiosmtpd's Controller: ssl_context (implicit TLS), tls_context
+        (STARTTLS), authenticator, auth_require_tls, …"""
         self.pipelining = pipelining
         self.received: list[Received] = []
         self.faults = Faults()
@@ -88,7 +90,9 @@ class SMTPServer:
         with socket.socket() as probe:  # a free port (aiosmtpd's Controller wants one)
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **options
+        )
 
     def start(self) -> SMTPServer:
         self.controller.start()

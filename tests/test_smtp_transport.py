@@ -4,6 +4,8 @@ message."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from smtp_server import SMTPServer
 
@@ -55,3 +57,133 @@ def test_messages_arrive_byte_for_byte_and_refusals_leave_the_connection_usable(
     for r in server.received:
         assert r.data == MESSAGE
         assert r.sender == "news@news.example.com"
+
+
+# -- TLS and login: STARTTLS on smtp://, implicit TLS on smtps://, with a self-signed
+# certificate the client is told to trust through SSL_CERT_FILE (as an operator with a
+# private CA would) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (cert path, key path)."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _server_context(certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult
+
+    ok = auth_data.login == b"editor" and auth_data.password == b"s3cret"
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+
+def test_starttls_and_login(certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    server = SMTPServer(
+        tls_context=_server_context(certificate),
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_required=True,
+    ).start()
+    try:
+        good = SMTPTransport(f"smtp://editor:s3cret@127.0.0.1:{server.port}").connect()
+        good.send("news@news.example.com", "one@example.org", MESSAGE)
+        good.close()
+        bad = SMTPTransport(f"smtp://editor:wrong@127.0.0.1:{server.port}").connect()
+        with pytest.raises(TransportError) as refused:
+            bad.send("news@news.example.com", "two@example.org", MESSAGE)
+        assert refused.value.kind == "permanent" and "login refused" in str(refused.value)
+    finally:
+        server.stop()
+    assert [r.recipients for r in server.received] == [["one@example.org"]]
+
+
+def test_implicit_tls(certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    server = SMTPServer(
+        ssl_context=_server_context(certificate),
+        authenticator=_authenticator,
+        auth_require_tls=False,  # aiosmtpd knows TLS only from STARTTLS
+    ).start()
+    try:
+        conn = SMTPTransport(f"smtps://editor:s3cret@127.0.0.1:{server.port}").connect()
+        conn.send("news@news.example.com", "one@example.org", MESSAGE)
+        conn.close()
+    finally:
+        server.stop()
+    assert server.received[0].data == MESSAGE
+
+
+def test_no_password_in_clear_and_untrusted_certificates_refused(certificate):
+    plain = SMTPServer(authenticator=_authenticator, auth_require_tls=False).start()
+    try:
+        conn = SMTPTransport(f"smtp://editor:s3cret@127.0.0.1:{plain.port}").connect()
+        with pytest.raises(TransportError) as clear:
+            conn.send("news@news.example.com", "one@example.org", MESSAGE)
+        assert clear.value.kind == "permanent" and "no STARTTLS" in str(clear.value)
+    finally:
+        plain.stop()
+    # SSL_CERT_FILE not set: the self-signed certificate is not trusted, nothing is sent.
+    tls = SMTPServer(ssl_context=_server_context(certificate)).start()
+    try:
+        conn = SMTPTransport(f"smtps://127.0.0.1:{tls.port}").connect()
+        with pytest.raises(TransportError) as untrusted:
+            conn.send("news@news.example.com", "one@example.org", MESSAGE)
+        assert untrusted.value.kind == "temporary" and "CERTIFICATE" in str(untrusted.value)
+    finally:
+        tls.stop()
+    assert not plain.received and not tls.received
+
+
+def test_rate_limit_spaces_messages():
+    from syndicate.deliver.send import _Rate
+
+    rate = _Rate(50)
+    started = time.monotonic()
+    for _ in range(11):
+        rate.wait()
+    assert time.monotonic() - started >= 10 / 50 * 0.95  # a floor: sleeping never undershoots
