@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -264,3 +265,31 @@ def test_bounces_process_command_suppresses_hard_bounces(tmp_path, smtp):
     assert "1 sent" in sent.stdout and not smtp.to("reader1@example.org")
     again = run_cli("bounces", "process", str(tmp_path / "bounces"), project=project, check=0)
     assert "0 hard" in again.stdout and "1 already processed" in again.stdout
+
+
+def test_deployment_settings_come_from_the_environment(tmp_path, smtp):
+    """SYNDICATE_MAIL__URL, SYNDICATE_WEB__PUBLIC_URL and SYNDICATE_SECRET_KEY beat the
+    project's files: the file says maildir, a local URL and a key file."""
+    from syndicate.tokens import Tokens
+
+    project = make_project(tmp_path, smtp, 2)
+    cfg = project / "syndicate.toml"
+    text = re.sub(r'url = "smtp://[^"]*"', 'url = "maildir:public/outbox"', cfg.read_text())
+    cfg.write_text(text.replace("https://news.example.com", "http://127.0.0.1:8080"))
+    env = {
+        "SYNDICATE_MAIL__URL": f"smtp://127.0.0.1:{smtp.port}?pool=1",
+        "SYNDICATE_WEB__PUBLIC_URL": "https://mail.example.net",
+        "SYNDICATE_SECRET_KEY": "from-the-environment",
+    }
+    run_cli("send", "daily", project=project, env=env, check=0)
+    assert not (project / "public" / "outbox").exists()
+    message = smtp.to("reader0@example.org")[0].message
+    link = re.search(
+        r"<(https://mail\.example\.net/unsubscribe/([^>]+))>", message["List-Unsubscribe"]
+    )
+    assert link, message["List-Unsubscribe"]
+    assert Tokens("from-the-environment").read_unsubscribe(link.group(2)) is not None
+    assert (
+        Tokens((project / ".secret-key").read_text().strip()).read_unsubscribe(link.group(2))
+        is None
+    )
