@@ -259,6 +259,37 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 @cli.command()
+@click.option("--host", help="address the web app listens on (default: [web] host)")
+@click.option("--port", type=click.IntRange(0, 65535), help="port (default: [web] port)")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    help="log lines as JSON or text (default: [daemon] log_format; auto = text on a terminal)",
+)
+@click.pass_context
+def run(ctx: click.Context, host: str | None, port: int | None, log_format: str | None) -> None:
+    """Run the daemon: schedules/ fired on time, and the web app (feeds, subscribe, …)."""
+    from syndicate.daemon import run_daemon
+
+    config = load_config(ctx.obj)
+    host = host or config.web["host"]
+    ctx.exit(run_daemon(config, host, config.web["port"] if port is None else port, log_format))
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Last gather, next run of each schedule, recent editions, subscriber totals."""
+    from syndicate.status import print_status
+
+    config, store = _open(ctx)
+    try:
+        print_status(config, store)
+    finally:
+        store.close()
+
+
+@cli.command()
 @click.option(
     "--dir",
     "directory",

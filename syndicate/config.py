@@ -74,6 +74,13 @@ SETTINGS: dict[str, dict[str, Setting]] = {
             str, "", "the base of every link in emails and feeds (default http://HOST:PORT)"
         ),
     },
+    "daemon": {
+        "workers": Setting(int, 4, "threads running jobs at once (gathers, builds, sends)"),
+        "shutdown_grace": Setting(
+            (int, float), 10, "seconds a stopping daemon waits for running jobs to finish"
+        ),
+        "log_format": Setting(str, "auto", "json, text, or auto (text on a terminal, else json)"),
+    },
     "feeds": {
         "out": Setting(str, "public/feeds", "where `feeds build` writes, relative to the project"),
         "hub": Setting(str, "", "a WebSub hub URL: advertised in feeds and pinged on change"),
@@ -178,6 +185,7 @@ class Config:
     mail: dict[str, Any] = field(default_factory=dict)
     feeds: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
+    daemon: dict[str, Any] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:
@@ -301,6 +309,13 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
             "(e.g. 'Asia/Kolkata', 'UTC')"
         )
     sources = _load_sources(where, data.get("sources"), site.get("url"), problems)
+    daemon = values["daemon"]
+    if daemon["log_format"] not in ("auto", "json", "text"):
+        problems.append(
+            f"{where}: 'daemon.log_format' is {daemon['log_format']!r}; use auto, json or text"
+        )
+    if isinstance(daemon["workers"], int) and daemon["workers"] < 1:
+        problems.append(f"{where}: 'daemon.workers' must be 1 or more")
     if problems:
         raise ConfigError(problems, f"fix {path.name} (or the environment) and run again")
     store_url = _resolve_store_url(values["store"]["url"], project)
@@ -313,6 +328,7 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         web=values["web"],
         feeds=values["feeds"],
         sources=sources,
+        daemon=values["daemon"],
     )
 
 

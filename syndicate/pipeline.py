@@ -57,7 +57,7 @@ def create_edition(config: Config, store: Store, schedule_name: str, slot: datet
     )
 
 
-def send_edition(config: Config, store: Store, made, progress=None):
+def send_edition(config: Config, store: Store, made, progress=None, stop=None):
     """Deliver a stored edition to its ledger's rows; see deliver.send.deliver_edition."""
     from datetime import timedelta
 
@@ -81,4 +81,5 @@ def send_edition(config: Config, store: Store, made, progress=None):
         policy,
         progress,
         edition_made=made.edition.created_at,
+        stop=stop,
     )

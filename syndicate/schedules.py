@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, TemplateSyntaxError
 
 from syndicate.config import Setting, check_value, unknown_key
 from syndicate.errors import ConfigError
+from syndicate.timing import When, cron_problem, parse_span
 
 KINDS = ("gather", "feeds", "digest")
 _WHEN: dict[str, Setting] = {
@@ -20,6 +23,11 @@ _WHEN: dict[str, Setting] = {
     "cron": Setting(str, "", "a crontab line, e.g. '0 7 * * *' (in timezone)"),
     "every": Setting(str, "", "an interval, e.g. '15m', '2h', '1d'"),
     "timezone": Setting(str, "", "zone of the cron times (default: [site] timezone)"),
+}
+_FEEDS_WHEN = {
+    **_WHEN,
+    "cron": Setting(str, "", "a crontab line; without cron or every: after each gather"),
+    "every": Setting(str, "", "an interval, e.g. '30m'; without cron or every: after each gather"),
 }
 DIGEST_SETTINGS: dict[str, Setting] = {
     **_WHEN,
@@ -33,6 +41,9 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "sender": Setting(str, "", "From address, e.g. 'Daily News <news@example.com>'"),
     "reply_to": Setting(str, "", "Reply-To address (default: none)"),
     "skip_if_empty": Setting(bool, True, "make no edition when nothing is new"),
+    "lateness": Setting(
+        str, "2h", "how late a missed edition may still go out (e.g. '2h'); older ones are skipped"
+    ),
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -54,6 +65,20 @@ class Schedule:
     sender: str = ""
     reply_to: str = ""
     skip_if_empty: bool = True
+    lateness: str = "2h"
+
+    def when(self, default_tz: tzinfo) -> When | None:
+        """When it fires (None: a feeds build that follows each gather)."""
+        if self.cron:
+            return When(cron=self.cron, tz=ZoneInfo(self.timezone) if self.timezone else default_tz)
+        if self.every:
+            return When(every=parse_span(self.every))
+        return None
+
+    @property
+    def max_lateness(self) -> timedelta:
+        """How late a digest slot may still be sent."""
+        return timedelta(seconds=parse_span(self.lateness))
 
 
 def load_schedules(project: Path) -> dict[str, Schedule]:
@@ -97,7 +122,7 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
     if kind not in KINDS:
         problems.append(f"{where}: 'kind' is {kind!r}; use one of {', '.join(KINDS)}")
         return None
-    settings = DIGEST_SETTINGS if kind == "digest" else _WHEN
+    settings = {"digest": DIGEST_SETTINGS, "feeds": _FEEDS_WHEN}.get(kind, _WHEN)
     before = len(problems)
     for key, value in data.items():
         if key not in settings:
@@ -110,6 +135,8 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
     for key, setting in settings.items():
         if setting.required and not v[key]:
             problems.append(f"{where}: '{key}' is required ({setting.help})")
+    if len(problems) == before:
+        _check_when(where, kind, v, problems)
     if kind == "digest" and len(problems) == before:
         _check_digest(where, v, problems)
     if len(problems) > before:
@@ -120,6 +147,32 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
         **{k: v[k] for k in settings if k != "sections"},
         sections=None if sections == "all" else tuple(sections),
     )
+
+
+def _check_when(where: str, kind: str, v: dict[str, Any], problems: list[str]) -> None:
+    if v["cron"] and v["every"]:
+        problems.append(f"{where}: set 'cron' or 'every', not both")
+    elif not v["cron"] and not v["every"] and kind != "feeds":
+        problems.append(f"{where}: set 'cron' (e.g. \"0 7 * * *\") or 'every' (e.g. \"15m\")")
+    if v["cron"] and (problem := cron_problem(v["cron"])):
+        problems.append(f"{where}: 'cron' {problem}")
+    if v["every"]:
+        try:
+            parse_span(v["every"])
+        except ValueError as exc:
+            problems.append(f"{where}: 'every' {exc}")
+    if v["timezone"]:
+        try:
+            ZoneInfo(v["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"{where}: 'timezone' {v['timezone']!r} is not an IANA zone (e.g. Asia/Kolkata)"
+            )
+    if kind == "digest":
+        try:
+            parse_span(v["lateness"])
+        except ValueError as exc:
+            problems.append(f"{where}: 'lateness' {exc}")
 
 
 def _check_digest(where: str, v: dict[str, Any], problems: list[str]) -> None:

@@ -79,9 +79,14 @@ def deliver_edition(
     policy: RetryPolicy | None = None,
     progress=None,
     edition_made: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> SendReport:
-    """Send every due row of an edition's ledger; wait for deferred ones up to policy.wait."""
+    """Send every due row of an edition's ledger; wait for deferred ones up to policy.wait.
+
+    When ``stop`` is set (the daemon is shutting down) no new row is taken: the messages
+    in flight finish and are marked, the rest are released for the next run."""
     policy = policy or RetryPolicy()
+    stop = stop or threading.Event()
     progress = progress or _Progress()
     report = SendReport()
     worker = worker_name()
@@ -101,7 +106,7 @@ def deliver_edition(
                 jobs.task_done()
                 break
             try:
-                if state.paused:
+                if state.paused or stop.is_set():
                     continue  # left claimed by us; released below
                 if conn is None:
                     conn = transport.connect()
@@ -120,7 +125,7 @@ def deliver_edition(
     for t in threads:
         t.start()
     try:
-        while not state.paused:
+        while not state.paused and not stop.is_set():
             now = _now()
             claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
             if not claimed:
@@ -133,7 +138,7 @@ def deliver_edition(
                 waited = time.monotonic() - started
                 if due is None or waited + (due - now).total_seconds() > policy.wait:
                     break
-                time.sleep(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
+                stop.wait(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
                 continue
             blocked = store.suppressed([d.email for d in claimed])
             for d in claimed:

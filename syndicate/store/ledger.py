@@ -269,6 +269,41 @@ class LedgerStore:
                 ),
             }
 
+    def recent_editions(self, limit: int = 10) -> list[dict]:
+        """The newest editions with their delivery counts by status, newest first:
+        dicts of id, schedule, slot, created_at, subject and counts."""
+        e, d = s.editions, s.deliveries
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(e.c.id, e.c.schedule, e.c.slot, e.c.created_at, e.c.subject)
+                .order_by(e.c.created_at.desc(), e.c.id.desc())
+                .limit(limit)
+            ).all()
+            ids = [r.id for r in rows]
+            counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+            if ids:
+                for edition_id, status, n in conn.execute(
+                    select(d.c.edition_id, d.c.status, func.count())
+                    .where(d.c.edition_id.in_(ids))
+                    .group_by(d.c.edition_id, d.c.status)
+                ):
+                    counts[edition_id][status] = n
+        return [{**r._asdict(), "counts": counts[r.id]} for r in rows]
+
+    def last_gathers(self, limit: int = 1) -> list[dict]:
+        """The newest gather runs, newest first (source, started, finished, counts)."""
+        g = s.gather_runs
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(g).order_by(g.c.finished.desc()).limit(limit)).mappings()
+            return [dict(r) for r in rows]
+
+    def subscriber_totals(self) -> dict[str, int]:
+        """Subscribers by status."""
+        sub = s.subscribers
+        with self.engine.connect() as conn:
+            q = select(sub.c.status, func.count()).group_by(sub.c.status)
+            return {status: n for status, n in conn.execute(q)}
+
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """How many rows are in each status (for one edition, or all)."""
         d = s.deliveries

@@ -57,7 +57,7 @@ def title_key(title: str) -> str:
     return " ".join(text.split()).strip(" .")
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """The store URL as it may be printed: without its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -69,7 +69,7 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
     """The Store protocol over SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:
-        shown = _shown(url)
+        shown = shown_url(url)
         self._keys_queries: dict[tuple[bool, bool], Any] = {}
         self._ledger_lock = threading.Lock()
         self._ledger_conn: Connection | None = None

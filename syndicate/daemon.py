@@ -1,0 +1,211 @@
+"""`syndicate run`: APScheduler 3 firing schedules/, and the web app, in one process.
+
+The scheduler is a thin trigger (invariant 1). Its own memory (job store) is not shared
+between daemons and not trusted across restarts: every job asks the database what is done.
+Jobs run in a thread pool, so a long gather or send never keeps the scheduler from firing
+the others; misfire_grace_time is unlimited and coalesce is on, because lateness is decided
+by the job (a digest slot is sent late only within its `lateness`), not by APScheduler's
+one-second default, which silently drops due jobs whenever the process is busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+from syndicate.config import Config
+from syndicate.errors import ConfigError, SyndicateError
+from syndicate.jobs import Jobs
+from syndicate.logs import event, setup
+from syndicate.schedules import Schedule
+from syndicate.store import open_store
+from syndicate.store.sql import shown_url
+
+DEMO_MARKER = ".syndicate-demo"
+RETRY_SWEEP_SECONDS = 30  # deferred messages of any edition are picked up this often
+
+
+def run_daemon(config: Config, host: str, port: int, log_format: str | None = None) -> int:
+    """Run until SIGTERM or Ctrl-C; return the exit status."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    setup(log_format or config.daemon.get("log_format", "auto"))
+    _require_secret_key(config)
+    sock = _listen(host, port)
+    store = open_store(config.store_url)
+    stop = threading.Event()
+    jobs = Jobs(config, store, stop)  # ConfigError: bad schedules, exit 2 before anything runs
+    workers = int(config.daemon.get("workers", 4))
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    _schedule_all(scheduler, jobs, first_run=True)
+    scheduler.add_job(
+        jobs.resume_all,
+        IntervalTrigger(seconds=RETRY_SWEEP_SECONDS, timezone=UTC),
+        id="_retries",
+        name="retry sweep",
+    )
+    server, web = _start_web(config, sock)
+
+    reload = threading.Event()
+
+    def on_stop(signum, _frame) -> None:
+        event("daemon.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())
+
+    scheduler.start()
+    address = f"http://{host}:{sock.getsockname()[1]}"
+    event(
+        "daemon.started",
+        pid=os.getpid(),
+        web=address,
+        schedules=",".join(sorted(jobs.schedules)),
+        store=shown_url(config.store_url),
+    )
+    try:
+        while not stop.wait(0.5):
+            if reload.is_set():
+                reload.clear()
+                _reload(scheduler, jobs)
+            if not web.is_alive():
+                event("web.stopped", logging.ERROR, reason="the web server thread ended")
+                stop.set()
+    finally:
+        stop.set()
+        scheduler.shutdown(wait=False)
+        server.should_exit = True
+        grace = float(config.daemon.get("shutdown_grace", 10))
+        busy = _wait_for_threads(grace)
+        web.join(timeout=2)
+        event("daemon.stopped", unfinished_jobs=busy)
+        if busy:
+            # A gather cannot be cut short cleanly; what it stored is stored (every story
+            # is its own transaction) and the next run goes on from there.
+            logging.shutdown()
+            os._exit(0)
+        store.close()
+    return 0
+
+
+def _require_secret_key(config: Config) -> None:
+    if os.environ.get("SYNDICATE_SECRET_KEY") or (config.project / DEMO_MARKER).exists():
+        return
+    raise ConfigError(
+        "SYNDICATE_SECRET_KEY is not set: the daemon signs unsubscribe and confirmation links "
+        "with it",
+        "set it in the daemon's environment to a long random string, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, and keep it: "
+        "links already sent stop working when it changes",
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise SyndicateError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+            "pick another port with --port, or stop what is using it",
+        ) from exc
+    return sock
+
+
+def _start_web(config: Config, sock: socket.socket):
+    """uvicorn in a thread of its own (signals stay with the main thread)."""
+    import uvicorn
+
+    from syndicate.web import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), log_config=None, access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web")
+    thread.daemon = True
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise SyndicateError("the web app did not start", "see the log lines above")
+    return server, thread
+
+
+def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
+    """One APScheduler job per schedule with a clock; each also runs once at start, so
+    a gather does not wait for its first interval and a missed digest is caught up."""
+    now = datetime.now(UTC)
+    for name, schedule in sorted(jobs.schedules.items()):
+        when = schedule.when(jobs.config.site.tz)
+        if when is None:
+            continue  # a feeds build that follows each gather
+        scheduler.add_job(
+            jobs.run,
+            when.trigger(),
+            args=[name],
+            id=name,
+            name=f"{schedule.kind} {name}",
+            replace_existing=True,
+        )
+        if first_run:  # a job of its own: a first run time on the job above would shift
+            # every later firing of an interval off its epoch-aligned slots
+            scheduler.add_job(
+                jobs.run, "date", run_date=now, args=[name], id=f"{name}@start", name="start"
+            )
+        event("schedule.added", schedule=name, kind=schedule.kind, when=_describe(schedule))
+
+
+def _reload(scheduler, jobs: Jobs) -> None:
+    """SIGHUP: schedules/ read again; feeds/ is read at each build anyway."""
+    try:
+        schedules = jobs.reload()
+    except ConfigError as exc:
+        event("reload.failed", logging.ERROR, error=str(exc), kept="the schedules in use")
+        return
+    for job in scheduler.get_jobs():
+        if job.id != "_retries" and job.id not in schedules:
+            job.remove()
+            event("schedule.removed", schedule=job.id)
+    _schedule_all(scheduler, jobs, first_run=False)
+    event("reload.done", schedules=",".join(sorted(schedules)))
+
+
+def _describe(schedule: Schedule) -> str:
+    if schedule.cron:
+        return f"cron {schedule.cron} {schedule.timezone or 'site timezone'}"
+    return f"every {schedule.every}" if schedule.every else "after each gather"
+
+
+def _wait_for_threads(grace: float) -> int:
+    """Wait up to ``grace`` seconds for job threads to end; how many are still running."""
+    deadline = time.monotonic() + grace
+    main, me = threading.main_thread(), threading.current_thread()
+    while True:
+        busy = [
+            t
+            for t in threading.enumerate()
+            if t not in (main, me) and not t.daemon and t.is_alive()
+        ]
+        if not busy or time.monotonic() > deadline:
+            return len(busy)
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `syndicate run`")

@@ -1,0 +1,200 @@
+"""What each schedule does when it fires (DESIGN invariant 1: the scheduler only triggers).
+
+Every job may run at any moment, late, twice, or in two daemons at once: what is already
+done is read from the database, never from the scheduler's memory. A digest firing works
+out its slot from the clock and the schedule, lets the (schedule, slot) key decide whether
+the edition is new, and sends through the ledger, which never sends a row twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from syndicate import pipeline
+from syndicate.config import Config
+from syndicate.errors import SyndicateError
+from syndicate.logs import event
+from syndicate.progress import QuietProgress
+from syndicate.schedules import Schedule, load_schedules
+from syndicate.store import Store
+
+# How far back a missed slot is still looked for, to say in the log that it was skipped.
+_MISSED_LOOKBACK = timedelta(days=1)
+
+
+class Jobs:
+    """The job bodies of one daemon; safe to call from any thread."""
+
+    def __init__(self, config: Config, store: Store, stop: threading.Event) -> None:
+        self.config, self.store, self.stop = config, store, stop
+        self.schedules: dict[str, Schedule] = load_schedules(config.project)
+        self._feeds_lock = threading.Lock()
+        self._sending: set[int] = set()
+        self._sending_lock = threading.Lock()
+        self._told_skipped: set[tuple[str, datetime]] = set()
+        self._running: set[str] = set()
+
+    def reload(self) -> dict[str, Schedule]:
+        """Read schedules/ again (a ConfigError leaves the old ones in place)."""
+        self.schedules = load_schedules(self.config.project)
+        return self.schedules
+
+    @property
+    def feeds_follow_gather(self) -> bool:
+        """Feeds are rebuilt after each gather unless every feeds schedule has a clock."""
+        feeds = [s for s in self.schedules.values() if s.kind == "feeds"]
+        return not feeds or any(s.when(self.config.site.tz) is None for s in feeds)
+
+    def run(self, name: str, now: datetime | None = None) -> None:
+        """Run schedule ``name`` once; a failure is logged, never raised (the daemon stays)."""
+        schedule = self.schedules.get(name)
+        if schedule is None or self.stop.is_set():
+            return
+        with self._sending_lock:
+            if name in self._running:  # never beside itself (the start run and a firing)
+                return
+            self._running.add(name)
+        try:
+            getattr(self, schedule.kind)(schedule, now)
+        except SyndicateError as exc:
+            event(f"{schedule.kind}.failed", logging.ERROR, schedule=name, error=str(exc))
+        except Exception as exc:  # one bad run never takes the daemon down
+            event(
+                f"{schedule.kind}.failed",
+                logging.ERROR,
+                exc_info=True,
+                schedule=name,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        finally:
+            with self._sending_lock:
+                self._running.discard(name)
+
+    def gather(self, schedule: Schedule, now: datetime | None = None) -> None:
+        """Gather every source; then rebuild the feeds when they follow gathers."""
+        event("gather.started", schedule=schedule.name)
+        report = pipeline.gather(self.config, self.store, QuietProgress())
+        for line in report.failures[:20]:
+            event("gather.page_failed", logging.WARNING, schedule=schedule.name, detail=line)
+        event(
+            "gather.done",
+            schedule=schedule.name,
+            new=report.new,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            failed=report.failed,
+            requests=report.requests,
+            seconds=round((report.finished - report.started).total_seconds(), 2),
+        )
+        if self.feeds_follow_gather and not self.stop.is_set():
+            self.feeds(None)
+
+    def feeds(self, schedule: Schedule | None, now: datetime | None = None) -> None:
+        """Rebuild every feed (one build at a time)."""
+        with self._feeds_lock:
+            report = pipeline.build_feeds(self.config, self.store)
+        for line in report.failures[:20]:
+            event("feeds.problem", logging.WARNING, detail=line)
+        event(
+            "feeds.built",
+            schedule=schedule.name if schedule else "after-gather",
+            feeds=report.feeds,
+            written=len(report.written),
+            removed=len(report.removed),
+        )
+
+    def digest(self, schedule: Schedule, now: datetime | None = None) -> None:
+        """Send what is unfinished, then the edition of the newest slot, if still in time."""
+        now = now or datetime.now(UTC)
+        self.resume(schedule, now)
+        when = schedule.when(self.config.site.tz)
+        if when is None or self.stop.is_set():
+            return
+        lateness = schedule.max_lateness
+        slot = when.latest(now, lateness)
+        if slot is None:
+            missed = when.latest(now, lateness + _MISSED_LOOKBACK)
+            key = (schedule.name, missed)
+            if missed and key not in self._told_skipped and not self.store.edition(*key):
+                self._told_skipped.add(key)
+                event(
+                    "digest.skipped",
+                    logging.WARNING,
+                    schedule=schedule.name,
+                    slot=missed.isoformat(),
+                    late_by=str(now - missed).split(".")[0],
+                    lateness=schedule.lateness,
+                    reason="missed while the daemon was down, and too late now (news goes stale)",
+                )
+            return
+        self._deliver(schedule, slot, now)
+
+    def resume(self, schedule: Schedule, now: datetime | None = None) -> None:
+        """Go on sending an edition of this schedule that has rows left (a send cut short,
+        or deferred rows now due); makes no new edition."""
+        slot = self.store.unfinished_slot(schedule.name)
+        if slot is not None and not self.stop.is_set():
+            self._deliver(schedule, slot, now or datetime.now(UTC), resumed=True)
+
+    def resume_all(self) -> None:
+        """resume() for every digest schedule (the daemon's retry sweep)."""
+        for schedule in list(self.schedules.values()):
+            if schedule.kind == "digest" and not self.stop.is_set():
+                try:
+                    self.resume(schedule)
+                except Exception as exc:  # logged; the next sweep tries again
+                    event("digest.failed", logging.ERROR, schedule=schedule.name, error=str(exc))
+
+    def _deliver(
+        self, schedule: Schedule, slot: datetime, now: datetime, resumed: bool = False
+    ) -> None:
+        from syndicate.digest import make
+
+        made, created = make.create_edition(self.config, self.store, schedule, slot, now)
+        if made is None:
+            event("digest.empty", schedule=schedule.name, slot=slot.isoformat())
+            return
+        edition = made.edition
+        with self._sending_lock:
+            if edition.id in self._sending:  # this daemon is on it already
+                return
+            self._sending.add(edition.id)
+        try:
+            if created:
+                event(
+                    "edition.made",
+                    schedule=schedule.name,
+                    slot=slot.isoformat(),
+                    edition=edition.id,
+                    stories=len(edition.stories),
+                    late_by=round((now - slot).total_seconds(), 3),
+                )
+            added = 0
+            if not resumed:  # a resumed edition keeps its recipients; no late joiners
+                subscribers = self.store.subscribers(digest=schedule.name, status="active")
+                added = self.store.add_deliveries(edition.id, subscribers)
+            counts = self.store.delivery_counts(edition.id)
+            if not counts.get("pending") and not counts.get("deferred"):
+                return  # all done (by us earlier, or by another daemon)
+            report = pipeline.send_edition(self.config, self.store, made, stop=self.stop)
+            counts = self.store.delivery_counts(edition.id)
+            event(
+                "digest.sent",
+                logging.WARNING if report.failed or report.paused else logging.INFO,
+                schedule=schedule.name,
+                slot=slot.isoformat(),
+                edition=edition.id,
+                resumed=resumed,
+                added=added,
+                sent_now=report.sent,
+                sent=counts.get("sent", 0),
+                deferred=counts.get("deferred", 0),
+                failed=counts.get("failed", 0),
+                skipped=counts.get("skipped", 0),
+                paused=report.paused or "",
+            )
+        finally:
+            with self._sending_lock:
+                self._sending.discard(edition.id)
