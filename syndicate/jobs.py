@@ -129,6 +129,12 @@ class Jobs:
                     reason="missed while the daemon was down, and too late now (news goes stale)",
                 )
             return
+        event(
+            "digest.fired",
+            schedule=schedule.name,
+            slot=slot.isoformat(),
+            late_by=round((now - slot).total_seconds(), 3),
+        )
         self._deliver(schedule, slot, now)
 
     def resume(self, schedule: Schedule, now: datetime | None = None) -> None:
