@@ -166,7 +166,12 @@ def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
         if first_run:  # a job of its own: a first run time on the job above would shift
             # every later firing of an interval off its epoch-aligned slots
             scheduler.add_job(
-                jobs.run, "date", run_date=now, args=[name], id=f"{name}@start", name="start"
+                jobs.run,
+                "date",
+                run_date=now,
+                args=[name, None, "start-up"],
+                id=f"{name}@start",
+                name="start",
             )
         event("schedule.added", schedule=name, kind=schedule.kind, when=_describe(schedule))
 

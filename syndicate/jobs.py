@@ -47,8 +47,9 @@ class Jobs:
         feeds = [s for s in self.schedules.values() if s.kind == "feeds"]
         return not feeds or any(s.when(self.config.site.tz) is None for s in feeds)
 
-    def run(self, name: str, now: datetime | None = None) -> None:
-        """Run schedule ``name`` once; a failure is logged, never raised (the daemon stays)."""
+    def run(self, name: str, now: datetime | None = None, why: str = "schedule") -> None:
+        """Run schedule ``name`` once; a failure is logged, never raised (the daemon stays).
+        ``why``: "schedule" (a firing) or "start-up" (the run each schedule gets at start)."""
         schedule = self.schedules.get(name)
         if schedule is None or self.stop.is_set():
             return
@@ -57,7 +58,10 @@ class Jobs:
                 return
             self._running.add(name)
         try:
-            getattr(self, schedule.kind)(schedule, now)
+            if schedule.kind == "digest":
+                self.digest(schedule, now, why)
+            else:
+                getattr(self, schedule.kind)(schedule, now)
         except SyndicateError as exc:
             event(f"{schedule.kind}.failed", logging.ERROR, schedule=name, error=str(exc))
         except Exception as exc:  # one bad run never takes the daemon down
@@ -105,7 +109,7 @@ class Jobs:
             removed=len(report.removed),
         )
 
-    def digest(self, schedule: Schedule, now: datetime | None = None) -> None:
+    def digest(self, schedule: Schedule, now: datetime | None = None, why: str = "") -> None:
         """Send what is unfinished, then the edition of the newest slot, if still in time."""
         now = now or datetime.now(UTC)
         self.resume(schedule, now)
@@ -133,7 +137,8 @@ class Jobs:
             "digest.fired",
             schedule=schedule.name,
             slot=slot.isoformat(),
-            late_by=round((now - slot).total_seconds(), 3),
+            late_by=round((now - slot).total_seconds(), 4),
+            why=why or "schedule",
         )
         self._deliver(schedule, slot, now)
 
