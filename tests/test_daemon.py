@@ -253,3 +253,36 @@ def test_a_late_start_within_lateness_sends_the_missed_edition(tmp_path, smtp):
     assert sent["slot"] == slot.isoformat() and sent["sent"] == 2
     assert daemon.stop() == 0
     assert len(smtp.received) == 2
+
+
+def test_sigterm_mid_send_finishes_the_message_in_flight_and_a_restart_sends_the_rest(
+    tmp_path, smtp
+):
+    project = tmp_path / "proj"
+    run_cli("init", str(project), "--site-url", "https://news.example.com/", check=0)
+    _configure(
+        project,
+        smtp,
+        'kind = "digest"\ncron = "0 7 * * *"\ntitle = "Daily"\nskip_if_empty = false\n'
+        'subject = "Daily"\nlateness = "1d"\n',
+        gather=False,
+    )
+    _subscribe(project, 150)
+    smtp.faults.delay = 0.01  # a slow server: the send takes a few seconds
+    daemon = Daemon(project, tmp_path / "term1.log")
+    deadline = time.monotonic() + 30
+    while len(smtp.received) < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    t0 = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - t0 < 5
+    first = len(smtp.received)
+    assert 20 <= first < 150
+    assert len(_sent_rows(project)) == first  # every accepted message is marked; none lost
+    smtp.faults.delay = 0
+    again = Daemon(project, tmp_path / "term2.log")
+    resumed = again.wait_for("digest.sent")[0]
+    assert resumed["sent"] == 150
+    assert again.stop() == 0
+    recipients = Counter(r.recipients[0] for r in smtp.received)
+    assert len(recipients) == 150 and set(recipients.values()) == {1}
