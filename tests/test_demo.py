@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from conftest import SUMMARY, make_project, run_cli, stories_json
 
+from syndicate.demo.run import SAMPLE_SUBSCRIBERS
 from syndicate.demo.sample_site import serve, truth
 
 FIELDS = [
@@ -73,6 +77,27 @@ def test_demo_command_runs_the_main_job(tmp_path):
     base = "{0.scheme}://{0.netloc}/".format(urlsplit(stories[0]["url"]))
     misses = _compare(stories, truth(base), "syndicate demo")
     assert not any(misses.values()), misses
+    # Everything it says it wrote is there: feeds, previews, one email per subscriber.
+    said = dict(
+        line.split(None, 1) for line in proc.stdout.splitlines() if line[:8].rstrip().endswith(":")
+    )
+    feeds = Path(said["feeds:"].split()[0])
+    assert {"all.rss", "all.atom", "all.json", "index.opml"} <= {p.name for p in feeds.iterdir()}
+    assert feeds.parent.parent == demo_dir
+    outbox = Path(said["outbox:"].split()[0])
+    messages = [
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in outbox.iterdir()
+    ]
+    assert sorted(str(m["To"].addresses[0].addr_spec) for m in messages) == sorted(
+        email for email, _ in SAMPLE_SUBSCRIBERS
+    )
+    for m in messages:
+        assert m["Subject"] and str(m["List-Unsubscribe"]).startswith("<http://127.0.0.1:8080/")
+        assert m.get_body(("html",)).get_content().count("<a ") > 10
+    previews = [Path(line.split(None, 1)[1]) for line in proc.stdout.splitlines()
+                if line.startswith("digest:")]  # fmt: skip
+    assert {p.suffix for p in previews} == {".html", ".eml"} and all(p.is_file() for p in previews)
+    assert "sent: 3 sent, 0 deferred, 0 failed" in proc.stdout
     # Running it again rewrites the demo project; another directory is never touched.
     run_cli("demo", "--dir", str(demo_dir), check=0)
     (tmp_path / "mine").mkdir()

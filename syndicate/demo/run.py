@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -50,6 +51,7 @@ def run_demo(directory: Path) -> int:
             # Built while the sample site still answers, so image sizes can be asked.
             built = pipeline.build_feeds(config, store)
             previews = _preview_digest(config, store, directory)
+            delivered = _deliver_digest(config, store)
             stories = store.stories()
         finally:
             store.close()
@@ -68,15 +70,19 @@ def run_demo(directory: Path) -> int:
             mark = " (external)" if link.external else ""
             click.echo(f"  {'':10}  {'':9}   also read: {link.label}{mark}")
     click.echo(built.summary())
+    click.echo(delivered.summary)
     click.echo(f"\nproject: {directory}/  store: {config.store_url}")
     click.echo(f"feeds:   {config.feeds_out}/ (all.rss, all.atom, all.json, sections/, index.opml)")
+    click.echo(f"outbox:  {delivered.outbox}/ ({delivered.sent} messages, one per subscriber)")
     for path in previews:
         click.echo(f"digest:  {path}")
     click.echo(f"look:    syndicate --project {directory} stories --json")
     click.echo(
         f"serve:   syndicate --project {directory} serve   # then {config.public_url}/feeds/"
     )
-    return 1 if report.failed or built.failures else 0
+    click.echo(f"daemon:  syndicate --project {directory} run     # schedules/ on their clocks")
+    failed = report.failed or built.failures or delivered.failed
+    return 1 if failed else 0
 
 
 def _preview_digest(config, store, directory: Path) -> list[Path]:
@@ -96,6 +102,45 @@ def _preview_digest(config, store, directory: Path) -> list[Path]:
     for path in paths:
         write_preview(made, path, reader)
     return paths
+
+
+SAMPLE_SUBSCRIBERS = (
+    ("ada@example.org", "Ada Reader"),
+    ("ben@example.net", "Ben Subscriber"),
+    ("chidi@example.com", "Chidi Okafor"),
+)
+
+
+@dataclass
+class Delivered:
+    """What the demo's send did."""
+
+    outbox: Path
+    sent: int = 0
+    failed: int = 0
+    summary: str = ""
+
+
+def _deliver_digest(config, store) -> Delivered:
+    """Subscribe the sample readers (consent attested: they are made up) and deliver this
+    minute's daily edition through the project's transport, the Maildir outbox."""
+    from datetime import UTC, datetime
+
+    from syndicate.digest.make import create_edition
+    from syndicate.models import Subscriber
+    from syndicate.schedules import digest_schedule
+
+    outbox = config.project / config.mail_url.removeprefix("maildir:")
+    for email, name in SAMPLE_SUBSCRIBERS:
+        store.save_subscriber(Subscriber(email, name, "active", ["daily"]))
+    now = datetime.now(UTC)
+    schedule = digest_schedule(config.project, "daily")
+    made, _ = create_edition(config, store, schedule, now.replace(second=0, microsecond=0), now)
+    if made is None:
+        return Delivered(outbox, summary="sent: no edition (nothing new to send)")
+    store.add_deliveries(made.edition.id, store.subscribers(digest="daily", status="active"))
+    report = pipeline.send_edition(config, store, made)
+    return Delivered(outbox / "new", report.sent, report.failed, report.summary())
 
 
 def serve_forever(port: int) -> int:
