@@ -23,11 +23,11 @@ from syndicate.config import Config
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.jobs import Jobs
 from syndicate.logs import event, setup
+from syndicate.project import DEMO_MARKER
 from syndicate.schedules import Schedule
 from syndicate.store import open_store
 from syndicate.store.sql import shown_url
 
-DEMO_MARKER = ".syndicate-demo"
 RETRY_SWEEP_SECONDS = 30  # deferred messages of any edition are picked up this often
 
 
@@ -90,9 +90,9 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
         scheduler.shutdown(wait=False)
         server.should_exit = True
         grace = float(config.daemon.get("shutdown_grace", 10))
-        busy = _wait_for_threads(grace)
+        busy = _wait_for_jobs(jobs, grace)
         web.join(timeout=2)
-        event("daemon.stopped", unfinished_jobs=busy)
+        event("daemon.stopped", unfinished_jobs=",".join(busy))
         if busy:
             # A gather cannot be cut short cleanly; what it stored is stored (every story
             # is its own transaction) and the next run goes on from there.
@@ -197,19 +197,12 @@ def _describe(schedule: Schedule) -> str:
     return f"every {schedule.every}" if schedule.every else "after each gather"
 
 
-def _wait_for_threads(grace: float) -> int:
-    """Wait up to ``grace`` seconds for job threads to end; how many are still running."""
+def _wait_for_jobs(jobs: Jobs, grace: float) -> list[str]:
+    """Wait up to ``grace`` seconds for running jobs to end; the ones still running."""
     deadline = time.monotonic() + grace
-    main, me = threading.main_thread(), threading.current_thread()
-    while True:
-        busy = [
-            t
-            for t in threading.enumerate()
-            if t not in (main, me) and not t.daemon and t.is_alive()
-        ]
-        if not busy or time.monotonic() > deadline:
-            return len(busy)
+    while (busy := jobs.running) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return busy
 
 
 if __name__ == "__main__":  # pragma: no cover

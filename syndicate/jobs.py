@@ -24,6 +24,16 @@ from syndicate.store import Store
 _MISSED_LOOKBACK = timedelta(days=1)
 
 
+class _LogProgress(QuietProgress):
+    """A gather's failed URLs as log events (one line each), not bare stderr lines."""
+
+    def __init__(self, schedule: str) -> None:
+        self.schedule = schedule
+
+    def failure(self, line: str) -> None:
+        event("gather.page_failed", logging.WARNING, schedule=self.schedule, detail=line)
+
+
 class Jobs:
     """The job bodies of one daemon; safe to call from any thread."""
 
@@ -79,9 +89,7 @@ class Jobs:
     def gather(self, schedule: Schedule, now: datetime | None = None) -> None:
         """Gather every source; then rebuild the feeds when they follow gathers."""
         event("gather.started", schedule=schedule.name)
-        report = pipeline.gather(self.config, self.store, QuietProgress())
-        for line in report.failures[:20]:
-            event("gather.page_failed", logging.WARNING, schedule=schedule.name, detail=line)
+        report = pipeline.gather(self.config, self.store, _LogProgress(schedule.name))
         event(
             "gather.done",
             schedule=schedule.name,
@@ -149,8 +157,25 @@ class Jobs:
         if slot is not None and not self.stop.is_set():
             self._deliver(schedule, slot, now or datetime.now(UTC), resumed=True)
 
+    @property
+    def running(self) -> list[str]:
+        """The schedules whose jobs are running now."""
+        with self._sending_lock:
+            return sorted(self._running)
+
     def resume_all(self) -> None:
         """resume() for every digest schedule (the daemon's retry sweep)."""
+        with self._sending_lock:
+            if "_retries" in self._running:
+                return
+            self._running.add("_retries")
+        try:
+            self._resume_all()
+        finally:
+            with self._sending_lock:
+                self._running.discard("_retries")
+
+    def _resume_all(self) -> None:
         for schedule in list(self.schedules.values()):
             if schedule.kind == "digest" and not self.stop.is_set():
                 try:

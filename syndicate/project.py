@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
 
+# The file `syndicate demo` leaves in its project: the demo may rewrite that directory, and
+# its daemon may run without SYNDICATE_SECRET_KEY.
+DEMO_MARKER = ".syndicate-demo"
+
 
 def init_project(
     directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""

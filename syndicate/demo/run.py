@@ -12,10 +12,8 @@ from syndicate import pipeline
 from syndicate.config import load_config
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.progress import progress_for_terminal
-from syndicate.project import init_project
+from syndicate.project import DEMO_MARKER, init_project
 from syndicate.store import open_store
-
-_MARKER = ".syndicate-demo"
 
 
 def run_demo(directory: Path) -> int:
@@ -26,7 +24,7 @@ def run_demo(directory: Path) -> int:
     """
     from syndicate.demo.sample_site import serve
 
-    if directory.exists() and any(directory.iterdir()) and not (directory / _MARKER).exists():
+    if directory.exists() and any(directory.iterdir()) and not (directory / DEMO_MARKER).exists():
         raise ConfigError(
             f"{directory} exists and is not a syndicate demo project",
             "pass --dir with a new or empty directory",
@@ -42,7 +40,7 @@ def run_demo(directory: Path) -> int:
             "The Harbour Gazette",
             extra="allow_private = true         # the sample site is on 127.0.0.1\n",
         )
-        (directory / _MARKER).write_text("written by `syndicate demo`; safe to delete\n")
+        (directory / DEMO_MARKER).write_text("written by `syndicate demo`; safe to delete\n")
         config = load_config(directory)
         store = open_store(config.store_url)
         try:
