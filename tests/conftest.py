@@ -30,6 +30,18 @@ def truth() -> dict:
 
 
 @pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it receives."""
+    from smtp_server import SMTPServer
+
+    server = SMTPServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def site_a():
     """site-a served on a free loopback port, fresh counters per test: (base URL, handle)."""
     _require_shared()

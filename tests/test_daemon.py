@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from conftest import make_project, run_cli
 from smtp_server import SMTPServer
 
@@ -26,15 +25,6 @@ from syndicate.store import open_store
 from syndicate.store import schema as s
 
 KEY = {"SYNDICATE_SECRET_KEY": "daemon-test-key"}
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Daemon:

@@ -22,15 +22,6 @@ from syndicate.store import open_store
 BASE = "https://news.example.com"
 
 
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def make_project(
     tmp_path: Path, smtp: SMTPServer, subscribers: int, extra: str = "", pool: int = 2
 ) -> Path:
