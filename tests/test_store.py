@@ -1,4 +1,4 @@
-"""The Store contract, on SQLite on disk (the same tests can take a PostgreSQL URL later)."""
+"""The Store contract: every test runs on SQLite on disk and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ IST = timezone(timedelta(hours=5, minutes=30))
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+def store(store_url):
+    s = open_store(store_url)
     yield s
     s.close()
 
@@ -37,6 +37,8 @@ def story(slug: str, title: str, day: int | None, links: list[CrossLink] | None 
 
 
 def test_sqlite_store_uses_wal(store):
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 

@@ -117,6 +117,15 @@ class LedgerStore:
             or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
         )
         free = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
+        for _ in range(5):  # a claim that lost every row to a racing claimer looks again
+            got, more = self._claim_once(edition_id, worker, limit, now, lease, due, free)
+            if got or not more:
+                return got
+        return []
+
+    def _claim_once(self, edition_id, worker, limit, now, lease, due, free):
+        """(rows taken, whether free rows were seen)."""
+        d = s.deliveries
         with self._ledger() as conn:
             holders = conn.execute(
                 select(d.c.claimed_by).distinct().where(due, d.c.claimed_by.is_not(None), ~free)
@@ -129,13 +138,17 @@ class LedgerStore:
                     .values(claimed_by=None, claimed_until=None)
                 )
             # Rows held by a live claimer, this worker included (they are in flight in its
-            # threads), are never taken.
+            # threads), are never taken. On PostgreSQL the rows are locked as they are read
+            # and rows another claimer has locked are passed over (SKIP LOCKED): workers on
+            # several machines each take different rows without waiting for each other.
             first = select(d.c.id).where(due, free).order_by(d.c.id).limit(limit)
+            if conn.dialect.name == "postgresql":
+                first = first.with_for_update(skip_locked=True)
             wanted = list(conn.execute(first).scalars())
             if not wanted:
-                return []
+                return [], False
             # One conditional UPDATE takes the rows: of two senders racing for the same
-            # rows, the database lets only one match; the other gets none of them.
+            # rows (SQLite, one writer at a time), only one matches; the other looks again.
             conn.execute(
                 update(d)
                 .where(d.c.id.in_(wanted), due, free)
@@ -144,7 +157,7 @@ class LedgerStore:
             got = conn.execute(
                 select(d).where(d.c.id.in_(wanted), d.c.claimed_by == worker).order_by(d.c.id)
             ).mappings()
-            return [_delivery(r) for r in got]
+            return [_delivery(r) for r in got], True
 
     def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
         """Sent: the server said 250. Its own transaction, at once (invariant 3)."""
