@@ -276,6 +276,39 @@ def run(ctx: click.Context, host: str | None, port: int | None, log_format: str 
     ctx.exit(run_daemon(config, host, config.web["port"] if port is None else port, log_format))
 
 
+@cli.group()
+def db() -> None:
+    """The store's schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the schema migrations this release needs (SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syndicate.store.migrate import upgrade
+    from syndicate.store.sql import shown_url
+
+    config = load_config(ctx.obj)
+    shown = shown_url(config.store_url)
+    engine = create_engine(config.store_url)
+    try:
+        before, after = upgrade(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ConfigError(
+            f"store {shown}: upgrade failed ({reason})", "nothing was changed"
+        ) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"store {shown}: schema already at {after}")
+    else:
+        click.echo(f"store {shown}: schema {before or 'empty'} -> {after}")
+
+
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:

@@ -221,3 +221,17 @@ deliveries = Table(
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
 )
 Index("ix_deliveries_todo", deliveries.c.edition_id, deliveries.c.status, deliveries.c.next_try)
+
+# Processes that send (workers, daemons, `send`): a heartbeat each, for `status`
+# (who is at work, how fast). Added in release 0.2 (migration 0002).
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(200), primary_key=True),  # host:pid
+    Column("kind", String(16), nullable=False),  # worker, daemon, send
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", AwareDateTime, nullable=False),
+    Column("last_seen", AwareDateTime, nullable=False),
+    Column("sent", Integer, nullable=False, default=0),
+)

@@ -93,15 +93,9 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
             ) from exc
 
     def _migrate(self) -> None:
-        s.metadata.create_all(self.engine)
-        # create_all adds missing tables, not indexes added to existing ones later.
-        for table in s.metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(self.engine, checkfirst=True)
-        with self.engine.begin() as conn:
-            row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema")).first()
-            if row is None:
-                conn.execute(insert(s.meta).values(key="schema", value=str(s.SCHEMA_VERSION)))
+        from syndicate.store.migrate import prepare
+
+        prepare(self.engine, shown_url(self.engine.url.render_as_string(hide_password=False)))
 
     def close(self) -> None:
         """Release connections."""

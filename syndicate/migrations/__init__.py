@@ -1,0 +1,1 @@
+"""Schema migrations (Alembic). `syndicate db upgrade` applies them; see store/migrate.py."""
