@@ -68,38 +68,67 @@ def test_sample_site_gathered_exactly(tmp_path):
         ), server.requests[before:]
 
 
-def test_demo_command_runs_the_main_job(tmp_path):
-    demo_dir = tmp_path / "demo"
-    proc = run_cli("demo", "--dir", str(demo_dir), check=0)
-    assert "14 new" in proc.stdout and "0 failed" in proc.stdout
-    assert "also read:" in proc.stdout
-    stories = stories_json(demo_dir)
-    base = "{0.scheme}://{0.netloc}/".format(urlsplit(stories[0]["url"]))
-    misses = _compare(stories, truth(base), "syndicate demo")
-    assert not any(misses.values()), misses
-    # Everything it says it wrote is there: feeds, previews, one email per subscriber.
-    said = dict(
-        line.split(None, 1) for line in proc.stdout.splitlines() if line[:8].rstrip().endswith(":")
-    )
-    feeds = Path(said["feeds:"].split()[0])
+def _said(stdout: str) -> dict[str, list[str]]:
+    """The demo's "label:  value" lines (feeds:, outbox:, digest: …), by label."""
+    said: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        if line[:8].rstrip().endswith(":"):
+            label, value = line.split(None, 1)
+            said.setdefault(label, []).append(value)
+    return said
+
+
+def _check_what_it_said(stdout: str, demo_dir: Path) -> None:
+    """Every path the output names is there: feeds, one email per subscriber, previews."""
+    said = _said(stdout)
+    feeds = Path(said["feeds:"][0].split()[0])
     assert {"all.rss", "all.atom", "all.json", "index.opml"} <= {p.name for p in feeds.iterdir()}
-    assert feeds.parent.parent == demo_dir
-    outbox = Path(said["outbox:"].split()[0])
-    messages = [
-        BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in outbox.iterdir()
-    ]
+    assert (feeds / "sections").is_dir() and feeds.parent.parent.resolve() == demo_dir
+    outbox_line = said["outbox:"][0]
+    outbox = Path(outbox_line.split()[0])
+    assert outbox.resolve().parent.parent.parent == demo_dir
+    files = sorted(outbox.iterdir())
+    assert f"({len(SAMPLE_SUBSCRIBERS)} messages" in outbox_line
+    messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in files]
+    # Exactly one message per sample subscriber.
     assert sorted(str(m["To"].addresses[0].addr_spec) for m in messages) == sorted(
         email for email, _ in SAMPLE_SUBSCRIBERS
     )
     for m in messages:
         assert m["Subject"] and str(m["List-Unsubscribe"]).startswith("<http://127.0.0.1:8080/")
         assert m.get_body(("html",)).get_content().count("<a ") > 10
-    previews = [Path(line.split(None, 1)[1]) for line in proc.stdout.splitlines()
-                if line.startswith("digest:")]  # fmt: skip
+    previews = [Path(v) for v in said["digest:"]]
     assert {p.suffix for p in previews} == {".html", ".eml"} and all(p.is_file() for p in previews)
+    assert all(p.resolve().is_relative_to(demo_dir) for p in previews)
+    project = said["project:"][0].split()[0].rstrip("/")
+    assert Path(project).resolve() == demo_dir
+    assert said["serve:"][0].startswith(f"syndicate --project {project} serve ")
+    assert said["daemon:"][0].startswith(f"syndicate --project {project} run ")
+
+
+def test_demo_command_runs_the_main_job(tmp_path, monkeypatch):
+    # A fresh, empty working directory and nothing set up beyond the installed package.
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    demo_dir = work / "demo"
+    proc = run_cli("demo", "--dir", str(demo_dir), check=0)
+    assert "14 new" in proc.stdout and "0 failed" in proc.stdout
+    assert "also read:" in proc.stdout
     assert "sent: 3 sent, 0 deferred, 0 failed" in proc.stdout
-    # Running it again rewrites the demo project; another directory is never touched.
-    run_cli("demo", "--dir", str(demo_dir), check=0)
+    assert [p.name for p in work.iterdir()] == ["demo"]  # it writes nowhere else
+    stories = stories_json(demo_dir)
+    base = "{0.scheme}://{0.netloc}/".format(urlsplit(stories[0]["url"]))
+    misses = _compare(stories, truth(base), "syndicate demo")
+    assert not any(misses.values()), misses
+    _check_what_it_said(proc.stdout, demo_dir)
+    # Running it again rewrites the demo project (the relative --dir the README's users type,
+    # and a mail url in the environment is not used: the demo sends to the outbox only).
+    again = run_cli("demo", "--dir", "demo", env={"SYNDICATE_MAIL__URL": "smtp://127.0.0.1:9"})
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert "project: demo/" in again.stdout
+    _check_what_it_said(again.stdout, demo_dir)
+    # Another directory is never touched.
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     refused = run_cli("demo", "--dir", str(tmp_path / "mine"))

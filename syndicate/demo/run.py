@@ -41,7 +41,9 @@ def run_demo(directory: Path) -> int:
             extra="allow_private = true         # the sample site is on 127.0.0.1\n",
         )
         (directory / DEMO_MARKER).write_text("written by `syndicate demo`; safe to delete\n")
-        config = load_config(directory)
+        # Embedded defaults only: a SYNDICATE_MAIL__URL meant for a real project must not
+        # send the made-up subscribers' digest through a real mail server.
+        config = load_config(directory, env={})
         store = open_store(config.store_url)
         try:
             with progress_for_terminal() as progress:
@@ -78,7 +80,10 @@ def run_demo(directory: Path) -> int:
     click.echo(
         f"serve:   syndicate --project {directory} serve   # then {config.public_url}/feeds/"
     )
-    click.echo(f"daemon:  syndicate --project {directory} run     # schedules/ on their clocks")
+    click.echo(
+        f"daemon:  syndicate --project {directory} run     # schedules/ on their clocks"
+        " (the demo needs no SYNDICATE_SECRET_KEY)"
+    )
     failed = report.failed or built.failures or delivered.failed
     return 1 if failed else 0
 
@@ -125,12 +130,13 @@ def _deliver_digest(config, store) -> Delivered:
     from datetime import UTC, datetime
 
     from syndicate.digest.make import create_edition
-    from syndicate.models import Subscriber
+    from syndicate.people import subscribe
     from syndicate.schedules import digest_schedule
 
     outbox = config.project / config.mail_url.removeprefix("maildir:")
     for email, name in SAMPLE_SUBSCRIBERS:
-        store.save_subscriber(Subscriber(email, name, "active", ["daily"]))
+        # As `subscribers add --confirmed` does: active at once, consent time recorded.
+        subscribe(store, email, name, ["daily"], confirmed=True)
     now = datetime.now(UTC)
     schedule = digest_schedule(config.project, "daily")
     made, _ = create_edition(config, store, schedule, now.replace(second=0, microsecond=0), now)
