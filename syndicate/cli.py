@@ -276,6 +276,21 @@ def run(ctx: click.Context, host: str | None, port: int | None, log_format: str 
     ctx.exit(run_daemon(config, host, config.web["port"] if port is None else port, log_format))
 
 
+@cli.command()
+@click.option("--once", is_flag=True, help="send what is due now, then exit (1 if any failed)")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    help="log lines as JSON or text (default: [daemon] log_format; auto = text on a terminal)",
+)
+@click.pass_context
+def worker(ctx: click.Context, once: bool, log_format: str | None) -> None:
+    """Run a send worker: claim and send the messages of any open edition, until stopped."""
+    from syndicate.worker import run_worker
+
+    ctx.exit(run_worker(load_config(ctx.obj), log_format, once))
+
+
 @cli.group()
 def db() -> None:
     """The store's schema."""
@@ -312,7 +327,7 @@ def db_upgrade(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Last gather, next run of each schedule, recent editions, subscriber totals."""
+    """Last gather, next runs, recent editions, senders at work, subscriber totals."""
     from syndicate.status import print_status
 
     config, store = _open(ctx)

@@ -66,6 +66,13 @@ SETTINGS: dict[str, dict[str, Setting]] = {
             (int, float), 120, "seconds one `send` waits for deferred messages coming due"
         ),
         "pause_after": Setting(int, 20, "consecutive failures after which a send pauses"),
+        "batch": Setting(int, 100, "messages a sender claims from the ledger at a time"),
+        "claim_lease": Setting(
+            (int, float),
+            600,
+            "seconds a claim holds; a dead sender's batch on another machine is taken over "
+            "after it (on the same machine, at once)",
+        ),
     },
     "web": {
         "host": Setting(str, "127.0.0.1", "address the web app listens on"),
@@ -80,6 +87,14 @@ SETTINGS: dict[str, dict[str, Setting]] = {
             (int, float), 10, "seconds a stopping daemon waits for running jobs to finish"
         ),
         "log_format": Setting(str, "auto", "json, text, or auto (text on a terminal, else json)"),
+        "send": Setting(
+            bool, True, "send the editions it makes; false leaves sending to `syndicate worker`"
+        ),
+    },
+    "worker": {
+        "poll": Setting(
+            (int, float), 2, "seconds an idle `syndicate worker` waits before looking again"
+        ),
     },
     "feeds": {
         "out": Setting(str, "public/feeds", "where `feeds build` writes, relative to the project"),
@@ -186,6 +201,7 @@ class Config:
     feeds: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     daemon: dict[str, Any] = field(default_factory=dict)
+    worker: dict[str, Any] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:
@@ -316,6 +332,13 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         )
     if isinstance(daemon["workers"], int) and daemon["workers"] < 1:
         problems.append(f"{where}: 'daemon.workers' must be 1 or more")
+    for key, value in (
+        ("mail.batch", values["mail"]["batch"]),
+        ("mail.claim_lease", values["mail"]["claim_lease"]),
+        ("worker.poll", values["worker"]["poll"]),
+    ):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            problems.append(f"{where}: '{key}' must be more than 0, not {value}")
     if problems:
         raise ConfigError(problems, f"fix {path.name} (or the environment) and run again")
     store_url = _resolve_store_url(values["store"]["url"], project)
@@ -329,6 +352,7 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         feeds=values["feeds"],
         sources=sources,
         daemon=values["daemon"],
+        worker=values["worker"],
     )
 
 

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 
 from syndicate.config import Config
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.heartbeat import Heartbeat
 from syndicate.jobs import Jobs
 from syndicate.logs import event, setup
-from syndicate.project import DEMO_MARKER
+from syndicate.project import require_secret_key
 from syndicate.schedules import Schedule
 from syndicate.store import open_store
 from syndicate.store.sql import shown_url
@@ -38,7 +39,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
     from apscheduler.triggers.interval import IntervalTrigger
 
     setup(log_format or config.daemon.get("log_format", "auto"))
-    _require_secret_key(config)
+    require_secret_key(config.project, "the daemon")
     sock = _listen(host, port)
     store = open_store(config.store_url)
     stop = threading.Event()
@@ -57,6 +58,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
         name="retry sweep",
     )
     server, web = _start_web(config, sock)
+    heartbeat = Heartbeat(store, "daemon").start()
 
     reload = threading.Event()
 
@@ -92,6 +94,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
         grace = float(config.daemon.get("shutdown_grace", 10))
         busy = _wait_for_jobs(jobs, grace)
         web.join(timeout=2)
+        heartbeat.stop()
         event("daemon.stopped", unfinished_jobs=",".join(busy))
         if busy:
             # A gather cannot be cut short cleanly; what it stored is stored (every story
@@ -100,18 +103,6 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
             os._exit(0)
         store.close()
     return 0
-
-
-def _require_secret_key(config: Config) -> None:
-    if os.environ.get("SYNDICATE_SECRET_KEY") or (config.project / DEMO_MARKER).exists():
-        return
-    raise ConfigError(
-        "SYNDICATE_SECRET_KEY is not set: the daemon signs unsubscribe and confirmation links "
-        "with it",
-        "set it in the daemon's environment to a long random string, e.g. "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, and keep it: "
-        "links already sent stop working when it changes",
-    )
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -176,6 +176,8 @@ class Jobs:
                 self._running.discard("_retries")
 
     def _resume_all(self) -> None:
+        if not self.config.daemon.get("send", True):
+            return  # the send workers pick up deferred rows themselves
         for schedule in list(self.schedules.values()):
             if schedule.kind == "digest" and not self.stop.is_set():
                 try:
@@ -211,6 +213,11 @@ class Jobs:
             if not resumed:  # a resumed edition keeps its recipients; no late joiners
                 subscribers = self.store.subscribers(digest=schedule.name, status="active")
                 added = self.store.add_deliveries(edition.id, subscribers)
+            if not self.config.daemon.get("send", True):
+                if added:  # the send workers take it from here
+                    event("edition.queued", schedule=schedule.name, edition=edition.id,
+                          added=added)  # fmt: skip
+                return
             counts = self.store.delivery_counts(edition.id)
             if not counts.get("pending") and not counts.get("deferred"):
                 return  # all done (by us earlier, or by another daemon)

@@ -57,28 +57,35 @@ def create_edition(config: Config, store: Store, schedule_name: str, slot: datet
     )
 
 
-def send_edition(config: Config, store: Store, made, progress=None, stop=None):
-    """Deliver a stored edition to its ledger's rows; see deliver.send.deliver_edition."""
+def retry_policy(config: Config):
+    """The [mail] settings that govern claiming, retrying and pausing, as a RetryPolicy."""
     from datetime import timedelta
 
-    from syndicate.deliver import open_transport
-    from syndicate.deliver.send import RetryPolicy, deliver_edition
+    from syndicate.deliver.send import RetryPolicy
 
     mail = config.mail
-    policy = RetryPolicy(
+    return RetryPolicy(
         max_attempts=mail.get("max_attempts", 8),
         base_delay=float(mail.get("retry_base", 60)),
         max_age=timedelta(hours=float(mail.get("retry_max_age_hours", 48))),
         wait=float(mail.get("send_wait", 120)),
         pause_after=mail.get("pause_after", 20),
+        batch=mail.get("batch", 100),
+        lease=timedelta(seconds=float(mail.get("claim_lease", 600))),
     )
-    transport = open_transport(config.mail_url, config.project)
+
+
+def send_edition(config: Config, store: Store, made, progress=None, stop=None, transport=None):
+    """Deliver a stored edition to its ledger's rows; see deliver.send.deliver_edition."""
+    from syndicate.deliver import open_transport
+    from syndicate.deliver.send import deliver_edition
+
     return deliver_edition(
         store,
         made.edition.id,
         made.message,
-        transport,
-        policy,
+        transport or open_transport(config.mail_url, config.project),
+        retry_policy(config),
         progress,
         edition_made=made.edition.created_at,
         stop=stop,

@@ -15,6 +15,22 @@ from syndicate.errors import ConfigError
 DEMO_MARKER = ".syndicate-demo"
 
 
+def require_secret_key(project: Path, who: str) -> None:
+    """Refuse to run a long-lived process without SYNDICATE_SECRET_KEY (the demo aside):
+    with a key made up on the spot, every link it mails would break at its next restart,
+    and links mailed by other machines would not match."""
+    import os
+
+    if os.environ.get("SYNDICATE_SECRET_KEY") or (project / DEMO_MARKER).exists():
+        return
+    raise ConfigError(
+        f"SYNDICATE_SECRET_KEY is not set: {who} signs unsubscribe and confirmation links with it",
+        "set it in the environment to a long random string, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, the same on every "
+        "machine, and keep it: links already sent stop working when it changes",
+    )
+
+
 def init_project(
     directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""
 ) -> list[Path]:

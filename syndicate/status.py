@@ -6,7 +6,7 @@ and whichever of several daemons did the work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -16,6 +16,12 @@ from syndicate.schedules import load_schedules
 from syndicate.store import Store
 
 _STATUSES = ("sent", "pending", "deferred", "failed", "skipped")
+# Workers and daemons listed: those heard from in this span.
+_SEEN_WITHIN = timedelta(minutes=15)
+# Throughput is measured over this span of the ledger.
+_RATE_WINDOW = timedelta(minutes=1)
+# A running process not heard from for this long is shown as silent (killed, cut off).
+_SILENT_AFTER = timedelta(seconds=30)
 
 
 def print_status(config: Config, store: Store, now: datetime | None = None) -> None:
@@ -67,9 +73,35 @@ def print_status(config: Config, store: Store, now: datetime | None = None) -> N
     if not editions:
         click.echo("  none yet")
 
+    _senders(store, now, local)
+
     totals = store.subscriber_totals()
     parts = ", ".join(f"{n} {status}" for status, n in sorted(totals.items()))
     click.echo(f"subscribers:  {sum(totals.values())} ({parts or 'none'})")
+
+
+def _senders(store: Store, now: datetime, local) -> None:
+    """The workers and daemons seen lately, each with its messages of the last minute."""
+    senders = store.senders(now - _SEEN_WITHIN, now, _RATE_WINDOW)
+    window = _RATE_WINDOW.total_seconds()
+    click.echo(f"senders (seen in the last {int(_SEEN_WITHIN.total_seconds() // 60)} min):")
+    for w in senders:
+        rate = f"{w['recent']} sent in the last minute ({w['recent'] / window:.1f}/s)"
+        if w["name"] == "others":
+            click.echo(f"  {'send':<7} {'(no heartbeat)':<28} {'':<30} {rate}")
+            continue
+        silent = now - w["last_seen"]
+        if w["state"] == "stopped":
+            state = f"stopped {_ago(now, w['last_seen'])}"
+        elif silent > _SILENT_AFTER:
+            state = f"SILENT for {_ago(now, w['last_seen']).removesuffix(' ago')}"
+        else:
+            state = f"up since {local(w['started'])}"
+        click.echo(f"  {w['kind']:<7} {w['name']:<28} {state:<30} {rate}")
+    if not senders:
+        click.echo("  none (start `syndicate run` or `syndicate worker`)")
+    total = sum(w["recent"] for w in senders)
+    click.echo(f"throughput:   {total / window:.1f} messages/s over the last minute")
 
 
 def _ago(now: datetime, then: datetime) -> str:

@@ -4,12 +4,8 @@ on one SQLite store."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,46 +13,13 @@ from pathlib import Path
 
 import httpx
 from conftest import make_project, run_cli
+from processes import KEY, Daemon
 from smtp_server import SMTPServer
 
 from syndicate.config import load_config
 from syndicate.models import Image, Story, Subscriber
 from syndicate.store import open_store
 from syndicate.store import schema as s
-
-KEY = {"SYNDICATE_SECRET_KEY": "daemon-test-key"}
-
-
-class Daemon:
-    """`syndicate run` in a subprocess, its JSON log in a file."""
-
-    def __init__(self, project: Path, log: Path, env: dict | None = None) -> None:
-        self.log = log
-        full = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
-        full.update(KEY if env is None else env)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "syndicate", "--project", str(project), "run", "--port", "0",
-             "--log-format", "json"],
-            stdout=subprocess.DEVNULL, stderr=log.open("w"), env=full,
-        )  # fmt: skip
-
-    def events(self, name: str | None = None) -> list[dict]:
-        lines = [json.loads(x) for x in self.log.read_text().splitlines() if x.startswith("{")]
-        return [e for e in lines if name is None or e["event"] == name]
-
-    def wait_for(self, name: str, count: int = 1, timeout: float = 30) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.events(name)
-            if len(found) >= count:
-                return found
-            assert self.proc.poll() is None, self.log.read_text()
-            time.sleep(0.1)
-        raise AssertionError(f"no {count} × {name} in {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self, timeout: float = 15) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
 
 
 def _configure(project: Path, smtp: SMTPServer, digest: str, gather: bool = True) -> None:

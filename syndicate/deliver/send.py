@@ -92,7 +92,7 @@ def deliver_edition(
     worker = worker_name()
     envelope_from = parseaddr(message.sender.from_addr)[1]
     started = time.monotonic()
-    state = _State(policy.pause_after)
+    state = _State(policy.pause_after, worker)
     limiter = _Rate(transport.rate)
     # Bounded: the next batch is claimed while the threads still work on this one (no
     # idle gap between batches), and at most one batch waits claimed and unsent.
@@ -193,7 +193,7 @@ def _send_one(
         state.failure(str(exc))
         progress.done()
         return
-    store.mark_sent(d.id, message_id, _now())
+    store.mark_sent(d.id, message_id, _now(), state.worker)
     state.count(report, "sent")
     state.success()
     progress.done()
@@ -202,8 +202,9 @@ def _send_one(
 class _State:
     """Consecutive failures across the sending threads; pauses the send past a limit."""
 
-    def __init__(self, pause_after: int) -> None:
+    def __init__(self, pause_after: int, worker: str) -> None:
         self.pause_after = pause_after
+        self.worker = worker  # the claimer name, recorded with each sent row
         self.consecutive = 0
         self.paused: str | None = None
         self.lines: list[str] = []

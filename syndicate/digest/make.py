@@ -101,19 +101,20 @@ def create_edition(
     made it, (the existing one, False) when it existed, (None, False) when nothing is new."""
     existing = store.edition(schedule.name, slot)
     if existing is not None:
-        return _remade(config, schedule, existing), False
+        return remade(config, schedule, existing), False
     edition = next_edition(store, schedule, slot, now)
     if not edition.stories and schedule.skip_if_empty:
         return None, False
     made = render_edition(config, schedule, edition)
     stored, created = store.save_edition(made.edition)
     if not created:  # another process made it first: use theirs
-        return _remade(config, schedule, stored), False
+        return remade(config, schedule, stored), False
     return made, True
 
 
-def _remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
-    """A stored edition's message template, from its stored HTML and text (not re-rendered)."""
+def remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
+    """A stored edition's message template, from its stored HTML and text (not re-rendered):
+    what a resumed send or a send worker composes from."""
     sender = sender_for(config, schedule)
     message = MessageTemplate(
         edition.subject,

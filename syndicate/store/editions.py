@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from syndicate.models import Edition, EditionStory, Story
@@ -71,13 +71,17 @@ class EditionStore:
 
     def edition(self, schedule: str, slot: datetime) -> Edition | None:
         """The edition made for (schedule, slot), with its stories, or None."""
+        ed = s.editions
+        return self._edition_where(and_(ed.c.schedule == schedule, ed.c.slot == slot))
+
+    def edition_by_id(self, edition_id: int) -> Edition | None:
+        """The edition with this id, with its stories, or None."""
+        return self._edition_where(s.editions.c.id == edition_id)
+
+    def _edition_where(self, condition) -> Edition | None:
         ed, es = s.editions, s.edition_stories
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(select(ed).where(ed.c.schedule == schedule, ed.c.slot == slot))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(select(ed).where(condition)).mappings().first()
             if row is None:
                 return None
             carried = list(

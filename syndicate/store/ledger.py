@@ -54,8 +54,8 @@ _FREE = {"claimed_by": None, "claimed_until": None, "attempts": _d.c.attempts + 
 _MARK_SENT = (
     update(_d)
     .where(_d.c.id == bindparam("row"))
-    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("at"), error=None,
-            **_FREE)
+    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("at"),
+            sent_by=bindparam("by"), error=None, **_FREE)
 )  # fmt: skip
 _MARK_DEFERRED = (
     update(_d)
@@ -159,9 +159,12 @@ class LedgerStore:
             ).mappings()
             return [_delivery(r) for r in got], True
 
-    def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> None:
-        """Sent: the server said 250. Its own transaction, at once (invariant 3)."""
-        self._mark(_MARK_SENT, {"row": delivery_id, "mid": message_id, "at": now})
+    def mark_sent(
+        self, delivery_id: int, message_id: str, now: datetime, by: str | None = None
+    ) -> None:
+        """Sent: the server said 250. Its own transaction, at once (invariant 3). ``by``:
+        the claimer that sent it."""
+        self._mark(_MARK_SENT, {"row": delivery_id, "mid": message_id, "at": now, "by": by})
 
     def mark_deferred(self, delivery_id: int, error: str, next_try: datetime) -> None:
         """A temporary failure: tried again at next_try."""
@@ -214,6 +217,65 @@ class LedgerStore:
                 .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))
                 .values(claimed_by=None, claimed_until=None)
             )
+
+    def open_editions(self, since: datetime, now: datetime) -> list[int]:
+        """Editions made since ``since`` with rows a sender could claim now (pending, or
+        deferred and due, and not held by a live claim), oldest first: a send worker's
+        to-do list. Each edition is checked with the ledger's index, not a table scan."""
+        e, d = s.editions, s.deliveries
+        claimable = (
+            select(d.c.id)
+            .where(
+                d.c.edition_id == e.c.id,
+                or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
+                or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
+            )
+            .exists()
+        )
+        q = select(e.c.id).where(e.c.created_at >= since, claimable).order_by(e.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def beat(self, name: str, kind: str, started: datetime, now: datetime, state: str) -> None:
+        """A long-running process says it is alive (``state`` running) or done (stopped)."""
+        w = s.workers
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                update(w).where(w.c.name == name).values(last_seen=now, state=state)
+            ).rowcount
+            if not found:
+                host, _, pid = name.rpartition(":")
+                conn.execute(
+                    insert(w).values(name=name, kind=kind, host=host, pid=int(pid),
+                                     started=started, last_seen=now, state=state)
+                )  # fmt: skip
+
+    def senders(self, since: datetime, now: datetime, window: timedelta) -> list[dict]:
+        """Workers and daemons seen since ``since``, each with the messages it sent in the
+        last ``window`` (from the ledger's sent_by, not from the process's own word)."""
+        w, d = s.workers, s.deliveries
+        with self.engine.connect() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(w).where(w.c.last_seen >= since).order_by(w.c.kind, w.c.name)
+                ).mappings()
+            ]
+            recent: dict[str, int] = {}
+            for claimer, n in conn.execute(
+                select(d.c.sent_by, func.count())
+                .where(d.c.sent_at >= now - window, d.c.sent_by.is_not(None))
+                .group_by(d.c.sent_by)
+            ):
+                process = claimer.rpartition(":")[0]  # host:pid:n -> host:pid
+                recent[process] = recent.get(process, 0) + n
+        for r in rows:
+            r["recent"] = recent.pop(r["name"], 0)
+        # Sends by processes that keep no heartbeat (a manual `send`) count in the total.
+        others = sum(recent.values())
+        if others:
+            rows.append({"name": "others", "kind": "send", "recent": others, "state": ""})
+        return rows
 
     def unfinished_slot(self, schedule: str) -> datetime | None:
         """The slot of the newest edition of a schedule that still has rows to send."""

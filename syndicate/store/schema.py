@@ -218,20 +218,24 @@ deliveries = Table(
     Column("message_id", Text),
     Column("error", Text),
     Column("sent_at", AwareDateTime),
+    # The claimer that got the 250 (host:pid:n): who sent what, and how fast (`status`).
+    Column("sent_by", String(200)),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
 )
 Index("ix_deliveries_todo", deliveries.c.edition_id, deliveries.c.status, deliveries.c.next_try)
+# The messages of the last minutes (throughput in `status`), and the newest send (/metrics).
+Index("ix_deliveries_sent_at", deliveries.c.sent_at)
 
-# Processes that send (workers, daemons, `send`): a heartbeat each, for `status`
-# (who is at work, how fast). Added in release 0.2 (migration 0002).
+# Long-running processes (send workers, daemons): a heartbeat each, so `status` can tell
+# who is at work on any machine, and who went silent. Added in release 0.2 (migration 0002).
 workers = Table(
     "workers",
     metadata,
     Column("name", String(200), primary_key=True),  # host:pid
-    Column("kind", String(16), nullable=False),  # worker, daemon, send
+    Column("kind", String(16), nullable=False),  # worker, daemon
     Column("host", String(200), nullable=False),
     Column("pid", Integer, nullable=False),
     Column("started", AwareDateTime, nullable=False),
     Column("last_seen", AwareDateTime, nullable=False),
-    Column("sent", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False),  # running, stopped
 )

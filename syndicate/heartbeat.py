@@ -1,0 +1,61 @@
+"""A long-running process's heartbeat in the store: who is at work, on which machine.
+
+Send workers and daemons write a row (host:pid, kind, started, last seen, state) every few
+seconds, so `syndicate status` on any machine lists the processes of the whole fleet and
+tells one that went silent (killed, machine gone) from one that stopped cleanly. What each
+sent is read from the ledger itself (deliveries.sent_by), not from this row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+
+from syndicate.logs import event
+from syndicate.store.ledger import HOST
+
+BEAT_SECONDS = 5.0
+
+
+class Heartbeat:
+    """A thread that beats every ``interval`` seconds until stop()."""
+
+    def __init__(self, store, kind: str, interval: float = BEAT_SECONDS) -> None:
+        self.store, self.kind, self.interval = store, kind, interval
+        self.name = f"{HOST}:{os.getpid()}"
+        self.started = datetime.now(UTC)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._failing = False
+
+    def start(self) -> Heartbeat:
+        """Beat once now (a store that cannot be written stops the process here), then
+        keep beating in the background."""
+        self.store.beat(self.name, self.kind, self.started, datetime.now(UTC), "running")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop beating; the row says the process stopped (rather than went silent)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+        self._beat("stopped")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._beat("running")
+
+    def _beat(self, state: str) -> None:
+        try:
+            self.store.beat(self.name, self.kind, self.started, datetime.now(UTC), state)
+        except Exception as exc:  # a database blip must not stop the sending
+            if not self._failing:
+                event("heartbeat.failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}")
+            self._failing = True
+        else:
+            if self._failing:
+                event("heartbeat.restored")
+            self._failing = False

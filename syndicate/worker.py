@@ -1,0 +1,178 @@
+"""`syndicate worker`: a send worker, for lists that outgrow one process or one machine.
+
+It makes no editions (the daemons do); it looks for editions with messages waiting in the
+ledger, claims them in batches (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so workers
+on any number of machines take different rows without waiting for each other), sends and
+marks each at once. Nothing is coordinated beyond the database: a worker that dies keeps
+its claim until the lease runs out (on the same machine, only until the next claim sees
+its pid is gone), and then another takes the rows over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+
+from syndicate.config import Config
+from syndicate.errors import ConfigError
+from syndicate.heartbeat import Heartbeat
+from syndicate.logs import event, setup
+from syndicate.project import require_secret_key
+from syndicate.store import open_store
+from syndicate.store.sql import shown_url
+
+# How long an edition that cannot be composed (its schedule file gone or broken) is left
+# alone before the worker tries it again.
+_UNUSABLE_SECONDS = 60.0
+# How long a send that paused (the mail server keeps refusing) rests before trying again.
+_PAUSED_SECONDS = 60.0
+
+
+def run_worker(config: Config, log_format: str | None = None, once: bool = False) -> int:
+    """Send until SIGTERM or Ctrl-C (or, with ``once``, until nothing is due); exit status."""
+    from syndicate.deliver import open_transport
+    from syndicate.pipeline import retry_policy
+
+    setup(log_format or config.daemon.get("log_format", "auto"))
+    require_secret_key(config.project, "a send worker")
+    store = open_store(config.store_url)
+    transport = open_transport(config.mail_url, config.project)
+    policy = retry_policy(config)
+    # A worker never sits on one edition waiting for its deferred rows to come due: it
+    # goes back to its to-do list, where they show up again when due.
+    policy.wait = 0.0
+    poll = float(config.worker.get("poll", 2))
+
+    stop = threading.Event()
+
+    def on_stop(signum, _frame) -> None:
+        event("worker.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+
+    heartbeat = Heartbeat(store, "worker").start()
+    event(
+        "worker.started",
+        pid=os.getpid(),
+        worker=heartbeat.name,
+        store=shown_url(config.store_url),
+        transport=transport.describe(),
+        pool=transport.pool,
+        batch=policy.batch,
+        lease=int(policy.lease.total_seconds()),
+    )
+    desk = _Desk(config, store)
+    totals = {"sent": 0, "failed": 0, "skipped": 0}
+    try:
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            todo = [e for e in store.open_editions(now - policy.max_age, now) if desk.usable(e)]
+            if not todo:
+                if once:
+                    break
+                stop.wait(poll)
+                continue
+            for edition_id in todo:
+                if stop.is_set():
+                    break
+                made = desk.made(edition_id)
+                if made is None:
+                    continue
+                report = _send(store, made, transport, policy, stop)
+                for key in totals:
+                    totals[key] += getattr(report, key)
+                if report.paused:
+                    event("worker.paused", logging.WARNING, edition=edition_id,
+                          reason=report.paused, rest=_PAUSED_SECONDS)  # fmt: skip
+                    stop.wait(_PAUSED_SECONDS)
+    finally:
+        heartbeat.stop()
+        store.close()
+        event("worker.stopped", **totals)
+    return 1 if once and totals["failed"] else 0
+
+
+def _send(store, made, transport, policy, stop):
+    from syndicate.deliver.send import deliver_edition
+
+    edition = made.edition
+    started = time.monotonic()
+    report = deliver_edition(
+        store,
+        edition.id,
+        made.message,
+        transport,
+        policy,
+        edition_made=edition.created_at,
+        stop=stop,
+    )
+    if report.sent or report.failed or report.skipped:
+        counts = store.delivery_counts(edition.id)
+        took = time.monotonic() - started
+        event(
+            "worker.sent",
+            logging.WARNING if report.failed else logging.INFO,
+            schedule=edition.schedule,
+            edition=edition.id,
+            sent_now=report.sent,
+            failed_now=report.failed,
+            skipped_now=report.skipped,
+            per_second=round(report.sent / took, 1) if took > 0 else 0,
+            sent=counts.get("sent", 0),
+            pending=counts.get("pending", 0),
+            deferred=counts.get("deferred", 0),
+            failed=counts.get("failed", 0),
+        )
+        for line in report.failures[:20]:
+            event("worker.message_failed", logging.WARNING, edition=edition.id, detail=line)
+    return report
+
+
+class _Desk:
+    """The editions a worker has composed messages for: each is read from the store and
+    prepared once (never re-rendered: the edition's stored HTML and text are what every
+    sender composes from), with the sender details of its schedule."""
+
+    def __init__(self, config: Config, store) -> None:
+        self.config, self.store = config, store
+        self._made: dict[int, object] = {}
+        self._unusable: dict[int, float] = {}
+
+    def usable(self, edition_id: int) -> bool:
+        until = self._unusable.get(edition_id)
+        return until is None or time.monotonic() >= until
+
+    def made(self, edition_id: int):
+        """The edition's Made, or None (logged) when it cannot be composed now."""
+        if edition_id in self._made:
+            return self._made[edition_id]
+        from syndicate.digest.make import remade
+        from syndicate.schedules import load_schedules
+
+        edition = self.store.edition_by_id(edition_id)
+        try:
+            if edition is None:
+                raise ConfigError(f"edition {edition_id} is gone from the store")
+            schedule = load_schedules(self.config.project).get(edition.schedule)
+            if schedule is None or schedule.kind != "digest":
+                raise ConfigError(
+                    f"edition {edition_id} is of schedule {edition.schedule!r}, which is not a "
+                    f"digest in {self.config.project / 'schedules'}",
+                    "give every worker the same schedules/ as the daemons",
+                )
+            made = remade(self.config, schedule, edition)
+        except ConfigError as exc:
+            self._unusable[edition_id] = time.monotonic() + _UNUSABLE_SECONDS
+            event("worker.edition_unusable", logging.ERROR, edition=edition_id, error=str(exc),
+                  retry_in=_UNUSABLE_SECONDS)  # fmt: skip
+            return None
+        self._made = {edition_id: made, **self._made}
+        if len(self._made) > 16:  # editions close; keep the newest few
+            self._made.pop(min(self._made))
+        return made
