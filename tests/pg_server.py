@@ -39,8 +39,10 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
-def start(directory: Path) -> str:
-    """Start a server with its data in ``directory``; its admin URL."""
+def start(directory: Path, durable: bool = False) -> str:
+    """Start a server with its data in ``directory``; its admin URL. Not ``durable``
+    (the tests): no fsync, commits not waited for; ``durable`` (benchmarks): PostgreSQL's
+    own defaults, each commit flushed to disk as in production."""
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
@@ -57,10 +59,9 @@ def start(directory: Path) -> str:
                          "-E", "UTF8", "--no-sync"]),
         **run,
     )  # fmt: skip
-    options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -k {directory} -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {directory} -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                          str(directory / "server.log"), "-o", options, "-w", "start"]),
