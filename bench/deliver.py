@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import itertools
 import multiprocessing
 import os
@@ -108,18 +109,46 @@ class _Stats:
 
 
 class _Sink(asyncio.Protocol):
-    """Just enough SMTP; every message is accepted and counted, nothing is kept."""
+    """Just enough SMTP; every message is accepted and counted, nothing is kept. With
+    ``delay`` seconds, each message's 250 comes that much later, as from a real server that
+    writes the message to its queue on disk before it answers, or one further away; the
+    answers keep their order."""
 
-    def __init__(self, stats: _Stats) -> None:
+    def __init__(self, stats: _Stats, delay: float = 0.0) -> None:
         self.stats = stats
+        self.delay = delay
         self.buf = bytearray()
         self.in_data = False
         self.scan = 0
         self.rcpts: list[bytes] = []
+        self.waiting: collections.deque[tuple[float, bytes]] = collections.deque()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.loop = asyncio.get_running_loop()
         transport.write(b"220 sink ESMTP ready\r\n")
+
+    def _send(self, data: bytes, delayed: bool = False) -> None:
+        if not data:
+            return
+        if not (self.delay and delayed) and not self.waiting:
+            self.transport.write(data)
+            return
+        at = self.loop.time() + (self.delay if delayed else 0.0)
+        if self.waiting:
+            at = max(at, self.waiting[-1][0])
+        self.waiting.append((at, data))
+        if len(self.waiting) == 1:
+            self.loop.call_at(at, self._flush)
+
+    def _flush(self) -> None:
+        now = self.loop.time()
+        while self.waiting and self.waiting[0][0] <= now:
+            if not self.transport.is_closing():
+                self.transport.write(self.waiting[0][1])
+            self.waiting.popleft()
+        if self.waiting:
+            self.loop.call_at(self.waiting[0][0], self._flush)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buf
@@ -140,7 +169,9 @@ class _Sink(asyncio.Protocol):
                 self.stats.recipients.update(self.rcpts)
                 del buf[:cut]
                 self.in_data, self.scan, self.rcpts = False, 0, []
-                out.append(b"250 2.0.0 Ok: queued\r\n")
+                self._send(b"".join(out))
+                out = []
+                self._send(b"250 2.0.0 Ok: queued\r\n", delayed=True)
                 continue
             nl = buf.find(b"\n")
             if nl == -1:
@@ -150,8 +181,7 @@ class _Sink(asyncio.Protocol):
             out.append(self._command(line))
             if self.transport.is_closing():
                 return
-        if out:
-            self.transport.write(b"".join(out))
+        self._send(b"".join(out))
 
     def _command(self, line: bytes) -> bytes:
         verb = line[:4].upper()
@@ -175,6 +205,10 @@ class _Sink(asyncio.Protocol):
             self.rcpts = [] if verb == b"RSET" else self.rcpts
             return b"250 2.0.0 Ok\r\n"
         if verb == b"QUIT":
+            if self.waiting:  # answers still due: let them go first
+                self._send(b"221 2.0.0 Bye\r\n")
+                self.loop.call_at(self.waiting[-1][0] + 0.001, self.transport.close)
+                return b""
             self.transport.write(b"221 2.0.0 Bye\r\n")
             self.transport.close()
             return b""
@@ -188,11 +222,11 @@ class _Sink(asyncio.Protocol):
         return b"502 5.5.2 Command not recognized\r\n"
 
 
-def _serve_sink(pipe) -> None:
+def _serve_sink(pipe, delay: float = 0.0) -> None:
     async def main() -> None:
         stats = _Stats()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Sink(stats), "127.0.0.1", 0, backlog=128)
+        server = await loop.create_server(lambda: _Sink(stats, delay), "127.0.0.1", 0, backlog=128)
         pipe.send(server.sockets[0].getsockname()[1])
         async with server:
             await server.serve_forever()
@@ -203,10 +237,10 @@ def _serve_sink(pipe) -> None:
 class SinkProcess:
     """The sink in a process of its own; ``stats()`` and ``reset()`` over SMTP."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve_sink, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_serve_sink, args=(child, delay), daemon=True)
         self.process.start()
         self.port = parent.recv()
 

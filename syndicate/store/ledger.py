@@ -70,8 +70,8 @@ _MARK_FAILED = (
 
 
 class LedgerStore:
-    """Mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock`` and
-    ``self._ledger_conn`` (see SQLStore.__init__)."""
+    """Mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock``,
+    ``self._ledger_conn`` and ``self._mark_conns`` (see SQLStore.__init__)."""
 
     def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
         """A pending row for each subscriber that has none for this edition; how many."""
@@ -175,8 +175,26 @@ class LedgerStore:
         self._mark(_MARK_FAILED, {"row": delivery_id, "error": error, "status": status})
 
     def _mark(self, statement, params: dict) -> None:
-        with self._ledger() as conn:
+        if self.engine.dialect.name != "postgresql":
+            with self._ledger() as conn:
+                conn.execute(statement, params)
+            return
+        # PostgreSQL: the sending threads mark on connections of their own, in autocommit
+        # (the UPDATE is its own transaction: one round trip, no BEGIN/COMMIT), so their
+        # commits overlap and the server flushes them to disk together, instead of queueing
+        # behind one connection as SQLite's single writer needs. The connections are kept
+        # in a free list (one per thread at most) and reused by the next send's threads.
+        try:
+            conn = self._mark_conns.pop()  # atomic: no lock needed
+        except IndexError:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
             conn.execute(statement, params)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.close()  # a broken connection is not given back
+            raise
+        self._mark_conns.append(conn)
 
     @contextlib.contextmanager
     def _ledger(self) -> Iterator[Connection]:
@@ -201,12 +219,15 @@ class LedgerStore:
                 raise
 
     def close_ledger(self) -> None:
-        """Give back the ledger's connection (the store's close does it too)."""
+        """Give back the ledger's connections (the store's close does it too)."""
         with self._ledger_lock:
             if self._ledger_conn is not None:
                 with contextlib.suppress(Exception):
                     self._ledger_conn.close()
                 self._ledger_conn = None
+        while self._mark_conns:
+            with contextlib.suppress(Exception):
+                self._mark_conns.pop().close()
 
     def release(self, worker: str) -> None:
         """Give back what this worker claimed and did not finish."""

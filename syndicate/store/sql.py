@@ -73,8 +73,14 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
         self._keys_queries: dict[tuple[bool, bool], Any] = {}
         self._ledger_lock = threading.Lock()
         self._ledger_conn: Connection | None = None
+        self._mark_conns: list[Connection] = []  # PostgreSQL: free connections for marks
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            options: dict[str, Any] = {}
+            if make_url(url).get_backend_name() == "postgresql":
+                # A send marks on one connection per SMTP connection (?pool=N), beside the
+                # claims and the queries: room for large pools without waiting.
+                options = {"pool_size": 8, "max_overflow": 64, "pool_pre_ping": True}
+            self.engine: Engine = create_engine(url, future=True, **options)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise ConfigError(
                 f"store.url {shown!r}: {exc}", "use sqlite:///PATH or postgresql+psycopg://…"
