@@ -67,6 +67,8 @@ def setup(fmt: str = "auto", stream: TextIO | None = None) -> logging.Logger:
     # httpx logs every request at INFO: a gather would drown the events.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic tells of its plugins each time a store is opened.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return logging.getLogger(LOGGER)
 
 

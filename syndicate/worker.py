@@ -10,12 +10,15 @@ its pid is gone), and then another takes the rows over.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
 import time
 from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.config import Config
 from syndicate.errors import ConfigError
@@ -28,6 +31,8 @@ from syndicate.store.sql import shown_url
 # How long an edition that cannot be composed (its schedule file gone or broken) is left
 # alone before the worker tries it again.
 _UNUSABLE_SECONDS = 60.0
+# How long to wait after losing the database before trying again.
+_STORE_RETRY = 5.0
 # How long a send that paused (the mail server keeps refusing) rests before trying again.
 _PAUSED_SECONDS = 60.0
 
@@ -71,31 +76,48 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
     totals = {"sent": 0, "failed": 0, "skipped": 0}
     try:
         while not stop.is_set():
-            now = datetime.now(UTC)
-            todo = [e for e in store.open_editions(now - policy.max_age, now) if desk.usable(e)]
-            if not todo:
+            try:
+                idle = _round(store, desk, transport, policy, stop, totals)
+            except SQLAlchemyError as exc:
+                # The database restarted or the network dropped: wait, hand back what this
+                # process held, carry on. Messages already accepted but not marked are the
+                # ones a crash costs too (at most one per connection).
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                event("worker.store_error", logging.ERROR, error=reason, retry_in=_STORE_RETRY)
+                if stop.wait(_STORE_RETRY):
+                    break
+                with contextlib.suppress(SQLAlchemyError):
+                    store.release_process(heartbeat.name)
+                continue
+            if idle:
                 if once:
                     break
                 stop.wait(poll)
-                continue
-            for edition_id in todo:
-                if stop.is_set():
-                    break
-                made = desk.made(edition_id)
-                if made is None:
-                    continue
-                report = _send(store, made, transport, policy, stop)
-                for key in totals:
-                    totals[key] += getattr(report, key)
-                if report.paused:
-                    event("worker.paused", logging.WARNING, edition=edition_id,
-                          reason=report.paused, rest=_PAUSED_SECONDS)  # fmt: skip
-                    stop.wait(_PAUSED_SECONDS)
     finally:
         heartbeat.stop()
         store.close()
         event("worker.stopped", **totals)
     return 1 if once and totals["failed"] else 0
+
+
+def _round(store, desk, transport, policy, stop, totals) -> bool:
+    """Work every open edition once; True when there was nothing to do."""
+    now = datetime.now(UTC)
+    todo = [e for e in store.open_editions(now - policy.max_age, now) if desk.usable(e)]
+    for edition_id in todo:
+        if stop.is_set():
+            break
+        made = desk.made(edition_id)
+        if made is None:
+            continue
+        report = _send(store, made, transport, policy, stop)
+        for key in totals:
+            totals[key] += getattr(report, key)
+        if report.paused:
+            event("worker.paused", logging.WARNING, edition=edition_id, reason=report.paused,
+                  rest=_PAUSED_SECONDS)  # fmt: skip
+            stop.wait(_PAUSED_SECONDS)
+    return not todo
 
 
 def _send(store, made, transport, policy, stop):

@@ -214,3 +214,39 @@ def test_status_calls_a_silent_worker_silent(tmp_path, store_url):
     status = run_cli("status", project=project, check=0).stdout
     assert "far-host:4242" in status and "SILENT for 3 min" in status
     assert "far-host:4343" not in status  # not seen for an hour: gone from the list
+
+
+def test_a_worker_rides_out_a_lost_database_connection(tmp_path, smtp, pg_url):
+    """The server drops every connection of the worker mid-send (as a PostgreSQL restart
+    or a failover does): the worker says so, waits, hands back its claims and finishes."""
+    from sqlalchemy import create_engine, text
+
+    project = _project(tmp_path, pg_url, smtp.port)
+    _subscribe(project, 400)
+    _queue_edition(project)
+    smtp.faults.delay = 0.004  # a few seconds of sending
+    worker = Worker(project, tmp_path / "w.log")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.received) < 100 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with admin.connect() as conn:
+            dropped = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        assert dropped >= 2  # the claims' connection and the marks'
+        smtp.faults.delay = 0
+        while _ledger(project)[0] != {"sent": 400} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _ledger(project)[0] == {"sent": 400}, worker.log.read_text()
+    finally:
+        admin.dispose()
+        assert worker.stop() == 0
+    assert worker.events("worker.store_error")
+    recipients = Counter(r.recipients[0] for r in smtp.received)
+    assert len(recipients) == 400
+    assert sum(recipients.values()) - 400 <= 1  # pool=1: at most the message in flight

@@ -216,6 +216,10 @@ class LedgerStore:
             except BaseException:
                 with contextlib.suppress(Exception):
                     conn.rollback()
+                if conn.invalidated:  # the server went away: the next use connects anew
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    self._ledger_conn = None
                 raise
 
     def close_ledger(self) -> None:
@@ -297,6 +301,20 @@ class LedgerStore:
         if others:
             rows.append({"name": "others", "kind": "send", "recent": others, "state": ""})
         return rows
+
+    def release_process(self, process: str) -> None:
+        """Give back every claim of one process (host:pid), whichever of its sends made
+        it: after a lost database connection, so its rows need not wait for the lease."""
+        d = s.deliveries
+        with self._ledger() as conn:
+            conn.execute(
+                update(d)
+                .where(
+                    d.c.claimed_by.startswith(process + ":", autoescape=True),
+                    d.c.status.in_(("pending", "deferred")),
+                )
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def unfinished_slot(self, schedule: str) -> datetime | None:
         """The slot of the newest edition of a schedule that still has rows to send."""
