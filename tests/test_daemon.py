@@ -116,9 +116,14 @@ def test_daemon_gathers_builds_sends_stops_and_does_not_resend(tmp_path, site_a,
     assert "subscribers:  3 (3 active)" in status
 
 
-def test_two_daemons_on_one_store_make_each_slot_once_and_send_each_message_once(tmp_path, smtp):
+def test_two_daemons_on_one_store_make_each_slot_once_and_send_each_message_once(
+    tmp_path, smtp, store_url
+):
+    """On SQLite, and on PostgreSQL as redundant daemons on two machines would share it."""
     project = tmp_path / "proj"
     run_cli("init", str(project), "--site-url", "https://news.example.com/", check=0)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(cfg.read_text().replace('"sqlite:///syndicate.db"', f'"{store_url}"'))
     _configure(
         project,
         smtp,
