@@ -70,8 +70,8 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "claim_lease": Setting(
             (int, float),
             600,
-            "seconds a claim holds; a dead sender's batch on another machine is taken over "
-            "after it (on the same machine, at once)",
+            "seconds a dead sender's claimed batch waits before another machine takes it "
+            "over (on the same machine: at once); live senders renew theirs",
         ),
     },
     "web": {

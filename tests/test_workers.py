@@ -250,3 +250,47 @@ def test_a_worker_rides_out_a_lost_database_connection(tmp_path, smtp, pg_url):
     recipients = Counter(r.recipients[0] for r in smtp.received)
     assert len(recipients) == 400
     assert sum(recipients.values()) - 400 <= 1  # pool=1: at most the message in flight
+
+
+def test_a_live_sender_keeps_its_claims_past_the_lease(tmp_path, smtp):
+    """A batch that takes longer than the lease (a slow server) is not taken over by a
+    sender on another machine while its owner still works on it: the owner renews."""
+    import threading
+
+    project = _project(
+        tmp_path, f"sqlite:///{tmp_path / 'store.db'}", smtp.port,
+    ).parent / "proj"  # fmt: skip
+    cfg = project / "syndicate.toml"
+    cfg.write_text(cfg.read_text().replace("batch = 50", "batch = 40\nclaim_lease = 1.2"))
+    _subscribe(project, 40)
+    edition_id = _queue_edition(project)
+    smtp.faults.delay = 0.08  # 40 messages, one connection: ~3.2 s, near three leases
+    config = load_config(project, env=KEY)
+    store = open_store(config.store_url)
+    schedule = digest_schedule(project, "daily")
+    made, _ = pipeline.create_edition(config, store, "daily", schedule.when(
+        config.site.tz).latest(datetime.now(UTC), schedule.max_lateness))  # fmt: skip
+    stolen: list[str] = []
+    done = threading.Event()
+
+    def far_away_sender() -> None:
+        other = open_store(config.store_url)
+        while not smtp.received and not done.is_set():  # once the owner holds the batch
+            time.sleep(0.01)
+        while not done.is_set():
+            rows = other.claim(edition_id, "far-host:1:1", 10, datetime.now(UTC),
+                               timedelta(seconds=60))  # fmt: skip
+            stolen.extend(r.email for r in rows)
+            time.sleep(0.1)
+        other.close()
+
+    thief = threading.Thread(target=far_away_sender)
+    thief.start()
+    try:
+        report = pipeline.send_edition(config, store, made)
+    finally:
+        done.set()
+        thief.join()
+        store.close()
+    assert report.sent == 40 and stolen == []
+    assert len(smtp.received) == 40

@@ -124,15 +124,17 @@ def deliver_edition(
     threads = [threading.Thread(target=work, daemon=True) for _ in range(transport.pool)]
     for t in threads:
         t.start()
+    lease = _Lease(store, worker, policy.lease)
     try:
         while not state.paused and not stop.is_set():
+            lease.keep()
             now = _now()
             claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
             if not claimed:
                 if jobs.unfinished_tasks:
                     # Rows still in flight may come back deferred: let them finish before
                     # deciding whether to wait for due rows or stop.
-                    jobs.join()
+                    _join(jobs, lease)
                     continue
                 due = store.next_due(edition_id)
                 waited = time.monotonic() - started
@@ -147,7 +149,12 @@ def deliver_edition(
                     report.skipped += 1
                     continue
                 progress.add()
-                jobs.put(d)
+                while True:  # a slow server can keep the queue full for long: keep the lease
+                    try:
+                        jobs.put(d, timeout=lease.tick)
+                        break
+                    except queue.Full:
+                        lease.keep()
     finally:
         for _ in threads:
             jobs.put(None)
@@ -197,6 +204,32 @@ def _send_one(
     state.count(report, "sent")
     state.success()
     progress.done()
+
+
+class _Lease:
+    """Keeps a live sender's claims from running out while it works through them (a slow
+    server, a low rate): renewed every third of the lease. Only a sender that stopped
+    renewing (killed, cut off from the database) loses its rows to another."""
+
+    def __init__(self, store: Store, worker: str, lease: timedelta) -> None:
+        self.store, self.worker, self.lease = store, worker, lease
+        self.every = lease.total_seconds() / 3
+        self.tick = min(1.0, self.every / 2)  # how long a wait may last between checks
+        self.last = time.monotonic()
+
+    def keep(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.store.renew(self.worker, _now() + self.lease)
+            self.last = time.monotonic()
+
+
+def _join(jobs: queue.Queue, lease: _Lease) -> None:
+    """Wait for the rows in flight, renewing the lease meanwhile (Queue.join never wakes)."""
+    while jobs.unfinished_tasks:
+        with jobs.all_tasks_done:
+            if jobs.unfinished_tasks:
+                jobs.all_tasks_done.wait(lease.tick)
+        lease.keep()
 
 
 class _State:

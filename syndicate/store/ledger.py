@@ -302,6 +302,16 @@ class LedgerStore:
             rows.append({"name": "others", "kind": "send", "recent": others, "state": ""})
         return rows
 
+    def renew(self, worker: str, until: datetime) -> None:
+        """Extend the claims ``worker`` still holds to ``until`` (it is alive and at work)."""
+        d = s.deliveries
+        with self._ledger() as conn:
+            conn.execute(
+                update(d)
+                .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))
+                .values(claimed_until=until)
+            )
+
     def release_process(self, process: str) -> None:
         """Give back every claim of one process (host:pid), whichever of its sends made
         it: after a lost database connection, so its rows need not wait for the lease."""
