@@ -200,7 +200,7 @@ def register(cli: click.Group, open_project) -> None:
         finally:
             store.close()
         click.echo(report.summary())
-        ctx.exit(1 if report.failed or report.paused else 0)
+        ctx.exit(1 if report.failed or report.paused or report.store_error else 0)
 
 
 def _slot(value: str, config) -> datetime:

@@ -225,7 +225,9 @@ class Jobs:
             counts = self.store.delivery_counts(edition.id)
             event(
                 "digest.sent",
-                logging.WARNING if report.failed or report.paused else logging.INFO,
+                logging.WARNING
+                if report.failed or report.paused or report.store_error
+                else logging.INFO,
                 schedule=schedule.name,
                 slot=slot.isoformat(),
                 edition=edition.id,
@@ -237,6 +239,7 @@ class Jobs:
                 failed=counts.get("failed", 0),
                 skipped=counts.get("skipped", 0),
                 paused=report.paused or "",
+                store_error=report.store_error or "",
             )
         finally:
             with self._sending_lock:

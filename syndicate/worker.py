@@ -10,7 +10,6 @@ its pid is gone), and then another takes the rows over.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -74,20 +73,23 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
     )
     desk = _Desk(config, store)
     totals = {"sent": 0, "failed": 0, "skipped": 0}
+    lost = False  # the store failed at least once (--once: exit 1)
     try:
         while not stop.is_set():
             try:
+                desk.release_held()
                 idle = _round(store, desk, transport, policy, stop, totals)
-            except SQLAlchemyError as exc:
-                # The database restarted or the network dropped: wait, hand back what this
-                # process held, carry on. Messages already accepted but not marked are the
-                # ones a crash costs too (at most one per connection).
+            except (SQLAlchemyError, _StoreLost) as exc:
+                # The database restarted or the network dropped: wait and carry on. What
+                # this process could not hand back is handed back when the store returns;
+                # messages accepted but not marked are what a crash costs too (at most one
+                # per connection).
+                lost = True
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                event("worker.store_error", logging.ERROR, error=reason, retry_in=_STORE_RETRY)
-                if stop.wait(_STORE_RETRY):
+                event("worker.store_error", logging.ERROR, error=reason,
+                      retry_in=0 if once else _STORE_RETRY)  # fmt: skip
+                if once or stop.wait(_STORE_RETRY):
                     break
-                with contextlib.suppress(SQLAlchemyError):
-                    store.release_process(heartbeat.name)
                 continue
             if idle:
                 if once:
@@ -97,7 +99,11 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
         heartbeat.stop()
         store.close()
         event("worker.stopped", **totals)
-    return 1 if once and totals["failed"] else 0
+    return 1 if once and (totals["failed"] or lost) else 0
+
+
+class _StoreLost(Exception):
+    """A send stopped because the store failed."""
 
 
 def _round(store, desk, transport, policy, stop, totals) -> bool:
@@ -113,10 +119,15 @@ def _round(store, desk, transport, policy, stop, totals) -> bool:
         report = _send(store, made, transport, policy, stop)
         for key in totals:
             totals[key] += getattr(report, key)
+        if report.unreleased:
+            desk.held.append(report.unreleased)
+        if report.store_error:
+            raise _StoreLost(report.store_error)
         if report.paused:
             event("worker.paused", logging.WARNING, edition=edition_id, reason=report.paused,
                   rest=_PAUSED_SECONDS)  # fmt: skip
             stop.wait(_PAUSED_SECONDS)
+    desk.expire(store, now - policy.max_age)
     return not todo
 
 
@@ -165,6 +176,27 @@ class _Desk:
         self.config, self.store = config, store
         self._made: dict[int, object] = {}
         self._unusable: dict[int, float] = {}
+        self.held: list[str] = []  # claimers whose rows could not be handed back yet
+        self._expired = 0.0
+
+    def release_held(self) -> None:
+        """Hand back the rows of sends cut short by a store failure (raises while the
+        store is still away)."""
+        while self.held:
+            self.store.release(self.held[0])
+            self.held.pop(0)
+
+    def expire(self, store, before: datetime) -> None:
+        """Once a minute: deferred messages of editions made before ``before`` are failed
+        for good (retries stop after mail.retry_max_age_hours), so they do not wait for
+        ever when no daemon sends."""
+        if time.monotonic() - self._expired < 60:
+            return
+        self._expired = time.monotonic()
+        expired = store.expire_deferred(before)
+        if expired:
+            event("worker.expired", logging.WARNING, messages=expired,
+                  reason="deferred past mail.retry_max_age_hours")  # fmt: skip
 
     def usable(self, edition_id: int) -> bool:
         until = self._unusable.get(edition_id)

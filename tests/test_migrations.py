@@ -107,3 +107,32 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(store_url):
         assert diff == []
     finally:
         store.close()
+
+
+def test_a_store_from_a_newer_release_is_refused_with_the_right_advice(tmp_path):
+    from syndicate.errors import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(ConfigError) as refused:
+        open_store(url)
+    assert "newer syndicate" in str(refused.value)
+    assert "db upgrade" not in str(refused.value)
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path, store_url):
+    """A fleet (or `run` and `worker` started together) opening a new store at once."""
+    import subprocess
+    import sys
+
+    code = "import sys; from syndicate.store import open_store; open_store(sys.argv[1]).close()"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors

@@ -3,12 +3,14 @@ on SQLite and on a real PostgreSQL server, killed for real with SIGKILL mid-send
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from processes import KEY, Daemon, Worker
 from sqlalchemy import func, insert, select
@@ -19,6 +21,7 @@ from syndicate.models import Subscriber
 from syndicate.schedules import digest_schedule
 from syndicate.store import open_store
 from syndicate.store import schema as s
+from syndicate.store.ledger import process_of
 
 
 def _digest() -> str:
@@ -95,7 +98,7 @@ def _ledger(project: Path) -> tuple[dict[str, int], dict[str, int]]:
             ).all()
         senders = Counter()
         for claimer, n in by:
-            senders[claimer.rpartition(":")[0]] += n
+            senders[process_of(claimer)] += n
         return store.delivery_counts(), dict(senders)
     finally:
         store.close()
@@ -216,40 +219,102 @@ def test_status_calls_a_silent_worker_silent(tmp_path, store_url):
     assert "far-host:4343" not in status  # not seen for an hour: gone from the list
 
 
-def test_a_worker_rides_out_a_lost_database_connection(tmp_path, smtp, pg_url):
-    """The server drops every connection of the worker mid-send (as a PostgreSQL restart
-    or a failover does): the worker says so, waits, hands back its claims and finishes."""
+@pytest.mark.parametrize("pool", [1, 4])
+def test_a_worker_rides_out_a_database_outage(tmp_path, smtp, pg_url, pool):
+    """The database goes away for three seconds mid-send (every connection dropped, new
+    ones refused: a restart, a failover): the worker says so, waits, and finishes; at most
+    the messages in flight (one per connection) go out twice."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
     project = _project(tmp_path, pg_url, smtp.port)
-    _subscribe(project, 400)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(cfg.read_text().replace("?pool=1", f"?pool={pool}"))
+    _subscribe(project, 600)
     _queue_edition(project)
     smtp.faults.delay = 0.004  # a few seconds of sending
     worker = Worker(project, tmp_path / "w.log")
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    database = make_url(pg_url).database
+    admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while len(smtp.received) < 100 and time.monotonic() < deadline:
             time.sleep(0.02)
         with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
             dropped = conn.execute(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+                    "WHERE datname = :db"
+                ),
+                {"db": database},
             ).scalar()
+            time.sleep(3)
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
         assert dropped >= 2  # the claims' connection and the marks'
         smtp.faults.delay = 0
-        while _ledger(project)[0] != {"sent": 400} and time.monotonic() < deadline:
+        while _ledger(project)[0] != {"sent": 600} and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _ledger(project)[0] == {"sent": 400}, worker.log.read_text()
+        assert _ledger(project)[0] == {"sent": 600}, worker.log.read_text()[-3000:]
     finally:
         admin.dispose()
         assert worker.stop() == 0
     assert worker.events("worker.store_error")
     recipients = Counter(r.recipients[0] for r in smtp.received)
-    assert len(recipients) == 400
-    assert sum(recipients.values()) - 400 <= 1  # pool=1: at most the message in flight
+    assert len(recipients) == 600
+    assert sum(recipients.values()) - 600 <= pool  # at most the messages in flight
+
+
+def test_a_send_does_not_spin_on_a_due_row_another_sender_holds(tmp_path, smtp, store_url):
+    """The only row left is deferred, due, and held by a live sender elsewhere: a send
+    returns at once (that row is the other's), it does not claim in a loop."""
+    project = _project(tmp_path, store_url, smtp.port)
+    _subscribe(project, 5)
+    edition_id = _queue_edition(project)
+    config = load_config(project, env=KEY)
+    store = open_store(config.store_url)
+    try:
+        now = datetime.now(UTC)
+        (held,) = store.claim(edition_id, "far-host:1:1:x", 1, now, timedelta(minutes=10))
+        store.mark_deferred(held.id, "451 later", now - timedelta(seconds=1))
+        store.claim(edition_id, "far-host:1:1:x", 1, now, timedelta(minutes=10))  # again
+        made, _ = pipeline.create_edition(config, store, "daily", datetime.now(UTC))
+        claims = []
+        original = store.claim
+        store.claim = lambda *a, **k: claims.append(1) or original(*a, **k)
+        t0 = time.monotonic()
+        made.edition.id = edition_id
+        report = pipeline.send_edition(config, store, made)
+        assert time.monotonic() - t0 < 5 and len(claims) <= 3
+        assert report.sent == 4 and len(smtp.received) == 4
+    finally:
+        store.close()
+
+
+def test_a_dead_local_senders_batch_is_free_at_once_for_workers(tmp_path, store_url):
+    """A worker killed on this machine: its claimed batch shows up in open_editions at
+    once (its pid is gone), not after the lease."""
+    import subprocess
+    import sys
+
+    project = _project(tmp_path, store_url, 25)
+    _subscribe(project, 3)
+    edition_id = _queue_edition(project)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    from syndicate.store.ledger import HOST, SPACE
+
+    dead = f"{HOST}:{gone.stdout.strip()}:1:{SPACE}"
+    store = open_store(load_config(project).store_url)
+    try:
+        now = datetime.now(UTC)
+        assert len(store.claim(edition_id, dead, 10, now, timedelta(minutes=10))) == 3
+        assert store.open_editions(now - timedelta(days=1), now) == [edition_id]
+        alive = f"{HOST}:{os.getpid()}:1:{SPACE}"  # this process: alive, its claim holds
+        assert len(store.claim(edition_id, alive, 10, now, timedelta(minutes=10))) == 3
+        assert store.open_editions(now - timedelta(days=1), now) == []
+    finally:
+        store.close()
 
 
 def test_a_live_sender_keeps_its_claims_past_the_lease(tmp_path, smtp):

@@ -9,6 +9,7 @@ deliver the same row twice.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import threading
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
@@ -55,10 +58,20 @@ class SendReport:
     suppressed: int = 0
     failures: list[str] = field(default_factory=list)
     paused: str | None = None
+    # The database failed mid-send (a restart, a failover): the send stopped taking rows.
+    store_error: str | None = None
+    # A claimer whose rows could not be handed back (the database was still away): they
+    # are free when its lease ends, or when the caller releases them sooner.
+    unreleased: str | None = None
 
     def summary(self) -> str:
         """The one-line summary printed at the end of a send."""
         paused = f"; PAUSED: {self.paused}" if self.paused else ""
+        if self.store_error:
+            paused += (
+                f"; STOPPED: the store failed ({self.store_error}); run send again when it "
+                "is back: it resumes where it stopped"
+            )
         return (
             f"sent: {self.sent} sent, {self.deferred} deferred, {self.failed} failed, "
             f"{self.skipped} skipped{paused}"
@@ -106,16 +119,21 @@ def deliver_edition(
                 jobs.task_done()
                 break
             try:
-                if state.paused or stop.is_set():
+                if state.paused or state.aborted or stop.is_set():
                     continue  # left claimed by us; released below
                 if conn is None:
                     conn = transport.connect()
                 _send_one(store, d, message, conn, envelope_from, policy, report, state, limiter,
                           progress, edition_made)  # fmt: skip
+            except SQLAlchemyError as exc:  # the ledger cannot be written: take no more rows
+                state.abort(exc)
             except Exception as exc:  # one bad row never takes the send down
                 state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
-                store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
-                state.count(report, "deferred")
+                try:
+                    store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
+                    state.count(report, "deferred")
+                except SQLAlchemyError as lost:
+                    state.abort(lost)
             finally:
                 jobs.task_done()
         if conn is not None:
@@ -126,46 +144,90 @@ def deliver_edition(
         t.start()
     lease = _Lease(store, worker, policy.lease)
     try:
-        while not state.paused and not stop.is_set():
-            lease.keep()
-            now = _now()
-            claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
-            if not claimed:
-                if jobs.unfinished_tasks:
-                    # Rows still in flight may come back deferred: let them finish before
-                    # deciding whether to wait for due rows or stop.
-                    _join(jobs, lease)
-                    continue
-                due = store.next_due(edition_id)
-                waited = time.monotonic() - started
-                if due is None or waited + (due - now).total_seconds() > policy.wait:
-                    break
-                stop.wait(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
-                continue
-            blocked = store.suppressed([d.email for d in claimed])
-            for d in claimed:
-                if d.email in blocked:
-                    store.mark_failed(d.id, "address is on the suppression list", "skipped")
-                    report.skipped += 1
-                    continue
-                progress.add()
-                while True:  # a slow server can keep the queue full for long: keep the lease
-                    try:
-                        jobs.put(d, timeout=lease.tick)
-                        break
-                    except queue.Full:
-                        lease.keep()
+        _claim_and_queue(store, edition_id, worker, policy, jobs, lease, state, report, progress,
+                         stop, started)  # fmt: skip
+    except SQLAlchemyError as exc:
+        state.abort(exc)
     finally:
-        for _ in threads:
-            jobs.put(None)
-        for t in threads:
-            t.join(timeout=60)
-        store.release(worker)
+        _finish(store, worker, threads, jobs, state, report, stop)
     report.paused = state.paused
     report.failures = state.lines
-    counts = store.delivery_counts(edition_id)
-    report.deferred = counts.get("deferred", 0)
+    report.store_error = state.aborted
+    with contextlib.suppress(SQLAlchemyError):  # the counts are for the summary only
+        report.deferred = store.delivery_counts(edition_id).get("deferred", 0)
     return report
+
+
+def _claim_and_queue(
+    store, edition_id, worker, policy, jobs, lease, state, report, progress, stop, started
+) -> None:
+    """The main thread's part: claim batches and hand their rows to the sending threads
+    until nothing is due (or deferred rows come due later than policy.wait allows)."""
+
+    def halted() -> bool:
+        return bool(state.paused or state.aborted or stop.is_set())
+
+    while not halted():
+        lease.keep()
+        now = _now()
+        claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
+        if not claimed:
+            if jobs.unfinished_tasks:
+                # Rows still in flight may come back deferred: let them finish before
+                # deciding whether to wait for due rows or stop.
+                _join(jobs, lease)
+                continue
+            due = store.next_due(edition_id)
+            if due is None or due <= now:
+                # Nothing waits, or the due rows are held by another sender: theirs to send
+                # (or, if it died, free when its lease ends; the retry sweeps come back).
+                return
+            if time.monotonic() - started + (due - now).total_seconds() > policy.wait:
+                return
+            stop.wait(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
+            continue
+        blocked = store.suppressed([d.email for d in claimed])
+        for d in claimed:
+            if halted():
+                return  # the rest stay claimed by us and are handed back by _finish
+            if d.email in blocked:
+                store.mark_failed(d.id, "address is on the suppression list", "skipped")
+                report.skipped += 1
+                continue
+            progress.add()
+            while not halted():  # a slow server can keep the queue full long: keep the lease
+                try:
+                    jobs.put(d, timeout=lease.tick)
+                    break
+                except queue.Full:
+                    lease.keep()
+
+
+def _finish(store, worker, threads, jobs, state, report, stop) -> None:
+    """Stop the sending threads (each finishes and marks its message in flight), then hand
+    back the rows this send claimed and did not send. Rows are handed back only when every
+    thread has stopped: one still sending must not see its row go out again elsewhere."""
+    for _ in threads:
+        while any(t.is_alive() for t in threads):
+            try:
+                jobs.put(None, timeout=1.0)
+                break
+            except queue.Full:
+                continue
+    for t in threads:
+        t.join(timeout=60)
+    if any(t.is_alive() for t in threads):
+        report.unreleased = worker  # their lease frees them
+        return
+    for delay in (0.0, 0.5, 1.0, 2.0, 4.0):  # the database may be on its way back
+        if delay and stop.wait(delay):
+            break
+        try:
+            store.release(worker)
+            return
+        except SQLAlchemyError as exc:
+            state.abort(exc)
+    report.unreleased = worker
 
 
 def _send_one(
@@ -238,6 +300,7 @@ class _State:
     def __init__(self, pause_after: int, worker: str) -> None:
         self.pause_after = pause_after
         self.worker = worker  # the claimer name, recorded with each sent row
+        self.aborted: str | None = None  # why the send stopped: the store failed
         self.consecutive = 0
         self.paused: str | None = None
         self.lines: list[str] = []
@@ -251,6 +314,12 @@ class _State:
                     f"{self.consecutive} failures in a row (last: {what}); check the mail "
                     "server, then run send again: it resumes where it stopped"
                 )
+
+    def abort(self, exc: Exception) -> None:
+        """The store failed: no thread takes another row."""
+        with self._lock:
+            if not self.aborted:
+                self.aborted = str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
     def success(self) -> None:
         with self._lock:

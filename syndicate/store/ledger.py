@@ -4,15 +4,17 @@ claimed in batches by a sender, marked sent in its own transaction right after t
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import socket
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from syndicate.models import Delivery, Subscriber
 from syndicate.store import schema as s
@@ -20,23 +22,46 @@ from syndicate.store import schema as s
 HOST = socket.gethostname()
 
 
+def _space() -> str:
+    """A short token for this machine's boot and pid namespace: two containers that share
+    a hostname (host networking, a fixed hostname) both have a pid 1, and a claimer must not
+    take the other's rows for a dead local process's, nor renew or release them."""
+    parts = []
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            parts.append(os.readlink(path) if path.endswith("/pid") else Path(path).read_text())
+        except OSError:
+            parts.append("")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:8]
+
+
+SPACE = _space()
 _SENDS = itertools.count(1)
+# Free connections kept for marks on PostgreSQL: one per sending thread is the most used.
+_MARK_CONNECTIONS = 16
 
 
 def worker_name() -> str:
-    """A new claimer name for one send in this process: host, pid and a sequence number.
-    The pid lets a dead local claimer's rows be freed at once; the number keeps two sends
-    in one process (a daemon's jobs) from taking each other's rows for their own."""
-    return f"{HOST}:{os.getpid()}:{next(_SENDS)}"
+    """A new claimer name for one send in this process: host, pid, a sequence number and
+    the machine's namespace token. The pid lets a dead local claimer's rows be freed at
+    once; the number keeps two sends in one process (a daemon's jobs) from taking each
+    other's rows for their own."""
+    return f"{HOST}:{os.getpid()}:{next(_SENDS)}:{SPACE}"
+
+
+def process_of(claimer: str) -> str:
+    """The process (host:pid) a claimer name belongs to."""
+    return ":".join(claimer.split(":")[:2])
 
 
 def _dead_local(claimer: str | None) -> bool:
-    """True for a claimer on this host whose process is gone (killed, crashed)."""
+    """True for a claimer on this machine (host and namespace) whose process is gone."""
     if not claimer:
         return True
-    host, _, rest = claimer.partition(":")
-    pid = rest.partition(":")[0]
-    if host != HOST or not pid.isdigit():
+    parts = claimer.split(":")
+    host, pid = parts[0], parts[1] if len(parts) > 1 else ""
+    space = parts[3] if len(parts) > 3 else SPACE  # names without a token: older releases
+    if host != HOST or space != SPACE or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -127,16 +152,7 @@ class LedgerStore:
         """(rows taken, whether free rows were seen)."""
         d = s.deliveries
         with self._ledger() as conn:
-            holders = conn.execute(
-                select(d.c.claimed_by).distinct().where(due, d.c.claimed_by.is_not(None), ~free)
-            ).scalars()
-            dead = [h for h in holders if _dead_local(h)]
-            if dead:  # a killed sender's rows are free at once, not when its lease ends
-                conn.execute(
-                    update(d)
-                    .where(d.c.claimed_by.in_(dead), d.c.status.in_(("pending", "deferred")))
-                    .values(claimed_by=None, claimed_until=None)
-                )
+            _free_dead_local(conn, and_(due, ~free))
             # Rows held by a live claimer, this worker included (they are in flight in its
             # threads), are never taken. On PostgreSQL the rows are locked as they are read
             # and rows another claimer has locked are passed over (SKIP LOCKED): workers on
@@ -184,17 +200,30 @@ class LedgerStore:
         # commits overlap and the server flushes them to disk together, instead of queueing
         # behind one connection as SQLite's single writer needs. The connections are kept
         # in a free list (one per thread at most) and reused by the next send's threads.
-        try:
-            conn = self._mark_conns.pop()  # atomic: no lock needed
-        except IndexError:
-            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            conn.execute(statement, params)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.close()  # a broken connection is not given back
-            raise
-        self._mark_conns.append(conn)
+        for attempt in (1, 2):
+            try:
+                conn = self._mark_conns.pop()  # atomic: no lock needed
+            except IndexError:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                conn.execute(statement, params)
+            except DBAPIError as exc:
+                with contextlib.suppress(Exception):
+                    conn.close()  # a broken connection is not given back
+                # A connection the server dropped (a restart, a failover): once more on a
+                # new one, rather than leave a message the server accepted unmarked.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                continue
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+            if len(self._mark_conns) < _MARK_CONNECTIONS:
+                self._mark_conns.append(conn)
+            else:
+                conn.close()
+            return
 
     @contextlib.contextmanager
     def _ledger(self) -> Iterator[Connection]:
@@ -246,8 +275,19 @@ class LedgerStore:
     def open_editions(self, since: datetime, now: datetime) -> list[int]:
         """Editions made since ``since`` with rows a sender could claim now (pending, or
         deferred and due, and not held by a live claim), oldest first: a send worker's
-        to-do list. Each edition is checked with the ledger's index, not a table scan."""
+        to-do list. Each edition is checked with the ledger's index, not a table scan.
+        Rows held by a dead sender on this machine are freed first, as a claim does."""
         e, d = s.editions, s.deliveries
+        recent = select(e.c.id).where(e.c.created_at >= since).scalar_subquery()
+        with self._ledger() as conn:
+            _free_dead_local(
+                conn,
+                and_(
+                    d.c.edition_id.in_(recent),
+                    d.c.status.in_(("pending", "deferred")),
+                    d.c.claimed_until >= now,
+                ),
+            )
         claimable = (
             select(d.c.id)
             .where(
@@ -266,7 +306,9 @@ class LedgerStore:
         w = s.workers
         with self.engine.begin() as conn:
             found = conn.execute(
-                update(w).where(w.c.name == name).values(last_seen=now, state=state)
+                update(w)
+                .where(w.c.name == name)
+                .values(last_seen=now, state=state, kind=kind, started=started)
             ).rowcount
             if not found:
                 host, _, pid = name.rpartition(":")
@@ -292,7 +334,7 @@ class LedgerStore:
                 .where(d.c.sent_at >= now - window, d.c.sent_by.is_not(None))
                 .group_by(d.c.sent_by)
             ):
-                process = claimer.rpartition(":")[0]  # host:pid:n -> host:pid
+                process = process_of(claimer)
                 recent[process] = recent.get(process, 0) + n
         for r in rows:
             r["recent"] = recent.pop(r["name"], 0)
@@ -312,19 +354,17 @@ class LedgerStore:
                 .values(claimed_until=until)
             )
 
-    def release_process(self, process: str) -> None:
-        """Give back every claim of one process (host:pid), whichever of its sends made
-        it: after a lost database connection, so its rows need not wait for the lease."""
-        d = s.deliveries
+    def expire_deferred(self, before: datetime) -> int:
+        """Fail for good the deferred rows of editions made before ``before`` that nobody
+        holds (their retries are over); how many."""
+        e, d = s.editions, s.deliveries
+        old = select(e.c.id).where(e.c.created_at < before).scalar_subquery()
         with self._ledger() as conn:
-            conn.execute(
+            return conn.execute(
                 update(d)
-                .where(
-                    d.c.claimed_by.startswith(process + ":", autoescape=True),
-                    d.c.status.in_(("pending", "deferred")),
-                )
-                .values(claimed_by=None, claimed_until=None)
-            )
+                .where(d.c.edition_id.in_(old), d.c.status == "deferred", d.c.claimed_by.is_(None))
+                .values(status="failed", error=d.c.error + " (retries stopped: too old)")
+            ).rowcount
 
     def unfinished_slot(self, schedule: str) -> datetime | None:
         """The slot of the newest edition of a schedule that still has rows to send."""
@@ -445,6 +485,22 @@ class LedgerStore:
         )
         with self.engine.connect() as conn:
             return conn.execute(q).scalar()
+
+
+def _free_dead_local(conn: Connection, where) -> None:
+    """Free the rows (matching ``where``) held by senders on this machine whose process is
+    gone: a killed sender's batch is free at once, not when its lease ends."""
+    d = s.deliveries
+    holders = conn.execute(
+        select(d.c.claimed_by).distinct().where(where, d.c.claimed_by.is_not(None))
+    ).scalars()
+    dead = [h for h in holders if _dead_local(h)]
+    if dead:
+        conn.execute(
+            update(d)
+            .where(d.c.claimed_by.in_(dead), d.c.status.in_(("pending", "deferred")))
+            .values(claimed_by=None, claimed_until=None)
+        )
 
 
 def _delivery(r) -> Delivery:

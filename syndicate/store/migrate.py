@@ -9,6 +9,10 @@ happens to start.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -48,24 +52,60 @@ def current(engine: Engine) -> str | None:
 
 
 def prepare(engine: Engine, shown_url: str) -> None:
-    """Create an empty store at the newest revision; refuse one that is behind."""
+    """Create an empty store at the newest revision; refuse one that is behind (or ahead)."""
+    with _creating(engine):
+        _prepare(engine, shown_url)
+
+
+def _prepare(engine: Engine, shown_url: str) -> None:
     revision = current(engine)
     if revision is None:
         with engine.begin() as conn:
-            # Several processes may open a new PostgreSQL store at once (a fleet starting):
-            # the first creates the tables, the others wait on this lock and find them made.
+            # Several processes may open a new store at once (a fleet starting, or `run`
+            # and `worker` started together): the first creates the tables, the others
+            # wait on this lock and find them made.
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-                revision = MigrationContext.configure(conn).get_current_revision()
+            revision = MigrationContext.configure(conn).get_current_revision()
             if revision is None:
                 command.upgrade(_config(conn), "head")
                 return
-    if revision != head():
+    if revision == head():
+        return
+    known = {r.revision for r in ScriptDirectory(str(_SCRIPTS)).walk_revisions()}
+    if revision not in known:
         raise ConfigError(
-            f"store {shown_url}: its schema is at revision {revision}, this syndicate needs "
-            f"{head()}",
-            "back the store up, then run `syndicate db upgrade` (once, from one machine)",
+            f"store {shown_url}: its schema is at revision {revision}, made by a newer "
+            f"syndicate than this one (which knows up to {head()})",
+            "upgrade syndicate on this machine to the release the store was upgraded with",
         )
+    raise ConfigError(
+        f"store {shown_url}: its schema is at revision {revision}, this syndicate needs {head()}",
+        "back the store up, then run `syndicate db upgrade` (once, from one machine)",
+    )
+
+
+@contextlib.contextmanager
+def _creating(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, an exclusive lock while the schema is read and, for a new store,
+    created: SQLite's DDL is not transactional the way PostgreSQL's is, so a second
+    process could otherwise see half a schema (and take it for an old release's). The
+    lock is on the file's directory: never on the database file itself, since closing any
+    handle on that file drops every POSIX lock SQLite holds on it in this process."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    try:
+        handle = os.open(Path(path).resolve().parent, os.O_RDONLY)
+    except OSError:  # no such directory: SQLite says so in its own words next
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the flock
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
