@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from syndicate.config import Config
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.heartbeat import Heartbeat
+from syndicate.heartbeat import Heartbeat, stop_on_signals
 from syndicate.jobs import Jobs
 from syndicate.logs import event, setup
 from syndicate.project import require_secret_key
@@ -62,12 +62,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
 
     reload = threading.Event()
 
-    def on_stop(signum, _frame) -> None:
-        event("daemon.stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
+    stop_on_signals(stop, "daemon")
     signal.signal(signal.SIGHUP, lambda *_: reload.set())
 
     scheduler.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from datetime import UTC, datetime
 
@@ -17,6 +18,18 @@ from syndicate.logs import event
 from syndicate.store.ledger import HOST
 
 BEAT_SECONDS = 5.0
+
+
+def stop_on_signals(stop: threading.Event, kind: str) -> None:
+    """SIGTERM and Ctrl-C set ``stop`` (logged as ``KIND.stopping``): the process then
+    takes no new work and finishes what is in flight."""
+
+    def on_stop(signum, _frame) -> None:
+        event(f"{kind}.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
 
 
 class Heartbeat:

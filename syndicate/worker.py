@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.config import Config
 from syndicate.errors import ConfigError
-from syndicate.heartbeat import Heartbeat
+from syndicate.heartbeat import Heartbeat, stop_on_signals
 from syndicate.logs import event, setup
 from syndicate.project import require_secret_key
 from syndicate.store import open_store
@@ -53,12 +52,7 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
 
     stop = threading.Event()
 
-    def on_stop(signum, _frame) -> None:
-        event("worker.stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
+    stop_on_signals(stop, "worker")
 
     heartbeat = Heartbeat(store, "worker").start()
     event(
