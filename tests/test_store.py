@@ -133,3 +133,25 @@ def test_fetch_state_round_trip_and_gather_runs(store):
     store.record_gather("site", GatherReport(new=1, started=now, finished=now))
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT new FROM gather_runs")).scalar() == 1
+
+
+def test_the_store_protocol_lists_every_public_method_of_sqlstore():
+    """The Protocol is what the rest of the code is written against: it must not fall
+    behind the implementation (nor promise what it lacks)."""
+    import inspect
+
+    from syndicate.store import Store
+    from syndicate.store.sql import SQLStore
+
+    def public(cls) -> dict[str, inspect.Signature]:
+        return {
+            name: inspect.signature(member)
+            for name, member in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith("_")
+        }
+
+    promised, built = public(Store), public(SQLStore)
+    assert sorted(set(built) - set(promised)) == []  # implemented, not in the Protocol
+    assert sorted(set(promised) - set(built)) == []  # promised, not implemented
+    different = [n for n in promised if str(promised[n]) != str(built[n])]
+    assert different == []

@@ -1,19 +1,33 @@
-"""The store: the one source of truth. A small Protocol, and an opener by URL."""
+"""The store: the one source of truth. The Protocol every part of syndicate uses, and an
+opener by URL (SQLStore, over SQLite or PostgreSQL, is the one implementation)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from syndicate.models import Edition, FetchState, GatherReport, MediaInfo, Story
+from syndicate.models import (
+    Delivery,
+    Edition,
+    FetchState,
+    GatherReport,
+    MediaInfo,
+    Story,
+    Subscriber,
+)
 
 
 class Store(Protocol):
-    """What the pipeline needs from a store; SQLStore implements it over any SQLAlchemy URL."""
+    """Everything syndicate asks of a store; SQLStore implements it over any SQLAlchemy URL
+    (tests/test_store.py checks that the two list the same methods, with the same
+    signatures)."""
 
     def fetch_states(self, urls: Iterable[str]) -> dict[str, FetchState]:
         """The remembered state of each of these URLs that has one."""
+
+    def all_fetch_states(self) -> dict[str, FetchState]:
+        """Every remembered URL (used to resolve redirects and aliases)."""
 
     def save_fetch_states(self, states: Iterable[FetchState]) -> None:
         """Insert or replace the state of these URLs."""
@@ -64,8 +78,96 @@ class Store(Protocol):
     def edition(self, schedule: str, slot: datetime) -> Edition | None:
         """The edition made for (schedule, slot), with its stories."""
 
+    def edition_by_id(self, edition_id: int) -> Edition | None:
+        """The edition with this id, with its stories."""
+
     def save_edition(self, edition: Edition) -> tuple[Edition, bool]:
         """Store a new edition, or return the one (schedule, slot) already has."""
+
+    # -- subscribers and the suppression list ----------------------------------------------
+    def save_subscriber(self, sub: Subscriber) -> str:
+        """Insert or update a subscriber and their digests: 'new' or 'updated'."""
+
+    def subscriber(self, email_or_id: str) -> Subscriber | None:
+        """One subscriber by address or id."""
+
+    def subscribers(self, digest: str | None = None, status: str | None = None) -> list[Subscriber]:
+        """Subscribers (of one digest, in one status)."""
+
+    def remove_subscriber(self, email_or_id: str) -> bool:
+        """Delete a subscriber and their subscriptions; whether one was there."""
+
+    def suppress(self, email: str, reason: str) -> None:
+        """Never mail this address again (only its hash is kept)."""
+
+    def unsuppress(self, email: str) -> None:
+        """Take an address off the suppression list."""
+
+    def suppressed(self, emails: Iterable[str]) -> set[str]:
+        """Which of these addresses are suppressed."""
+
+    # -- the delivery ledger (invariant 3) --------------------------------------------------
+    def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
+        """A pending row for each subscriber that has none for this edition; how many."""
+
+    def claim(
+        self, edition_id: int, worker: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[Delivery]:
+        """Take up to ``limit`` due rows not held by a live claimer, until now + lease."""
+
+    def mark_sent(
+        self, delivery_id: int, message_id: str, now: datetime, by: str | None = None
+    ) -> None:
+        """Sent (the server said 250): its own transaction, at once."""
+
+    def mark_deferred(self, delivery_id: int, error: str, next_try: datetime) -> None:
+        """A temporary failure: tried again at next_try."""
+
+    def mark_failed(self, delivery_id: int, error: str, status: str = "failed") -> None:
+        """Failed for good (or 'skipped')."""
+
+    def renew(self, worker: str, until: datetime) -> None:
+        """Extend the claims a live sender still holds."""
+
+    def release(self, worker: str) -> None:
+        """Give back what a sender claimed and did not finish."""
+
+    def close_ledger(self) -> None:
+        """Give back the ledger's connections."""
+
+    def open_editions(self, since: datetime, now: datetime) -> list[int]:
+        """Editions made since ``since`` with rows a sender could claim now, oldest first."""
+
+    def expire_deferred(self, before: datetime) -> int:
+        """Fail the unheld deferred rows of editions made before ``before``; how many."""
+
+    def unfinished_slot(self, schedule: str) -> datetime | None:
+        """The slot of the newest edition of a schedule that still has rows to send."""
+
+    def next_due(self, edition_id: int) -> datetime | None:
+        """When the earliest deferred row of an edition is due."""
+
+    def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
+        """Rows by status (for one edition, or all)."""
+
+    # -- what `status`, /metrics and the heartbeats read and write --------------------------
+    def beat(self, name: str, kind: str, started: datetime, now: datetime, state: str) -> None:
+        """A long-running process says it is alive (running) or done (stopped)."""
+
+    def senders(self, since: datetime, now: datetime, window: timedelta) -> list[dict]:
+        """Workers and daemons seen since ``since``, with what each sent in ``window``."""
+
+    def stats(self) -> dict[str, tuple[str, str, list[tuple[dict, float]]]]:
+        """Figures for /metrics: name → (type, help, [(labels, value)])."""
+
+    def recent_editions(self, limit: int = 10) -> list[dict]:
+        """The newest editions with their delivery counts by status."""
+
+    def last_gathers(self, limit: int = 1) -> list[dict]:
+        """The newest gather runs."""
+
+    def subscriber_totals(self) -> dict[str, int]:
+        """Subscribers by status."""
 
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""
