@@ -9,13 +9,12 @@ sent is read from the ledger itself (deliveries.sent_by), not from this row.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from datetime import UTC, datetime
 
 from syndicate.logs import event
-from syndicate.store.ledger import HOST
+from syndicate.store.ledger import process_name
 
 BEAT_SECONDS = 5.0
 
@@ -37,7 +36,7 @@ class Heartbeat:
 
     def __init__(self, store, kind: str, interval: float = BEAT_SECONDS) -> None:
         self.store, self.kind, self.interval = store, kind, interval
-        self.name = f"{HOST}:{os.getpid()}"
+        self.name = process_name()
         self.started = datetime.now(UTC)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)

@@ -97,7 +97,8 @@ def _senders(store: Store, now: datetime, local) -> None:
             state = f"SILENT for {_ago(now, w['last_seen']).removesuffix(' ago')}"
         else:
             state = f"up since {local(w['started'])}"
-        click.echo(f"  {w['kind']:<7} {w['name']:<28} {state:<30} {rate}")
+        shown = ":".join(w["name"].split(":")[:2])  # host:pid (the token is for machines)
+        click.echo(f"  {w['kind']:<7} {shown:<28} {state:<30} {rate}")
     if not senders:
         click.echo("  none (start `syndicate run` or `syndicate worker`)")
     total = sum(w["recent"] for w in senders)

@@ -190,7 +190,7 @@ def test_four_workers_two_daemons_5000_subscribers_two_workers_killed(tmp_path, 
     # The work was shared: each killed worker had sent some before it died, and the
     # survivors carried on past the kill.
     pids = {w.proc.pid: w for w in workers}
-    by_pid = {int(name.rpartition(":")[2]): n for name, n in senders.items()}
+    by_pid = {int(name.split(":")[1]): n for name, n in senders.items()}
     assert set(by_pid) <= set(pids)
     assert all(by_pid.get(w.proc.pid, 0) > 0 for w in workers), by_pid
     survivors = sum(by_pid.get(w.proc.pid, 0) for w in workers[2:])

@@ -49,9 +49,15 @@ def worker_name() -> str:
     return f"{HOST}:{os.getpid()}:{next(_SENDS)}:{SPACE}"
 
 
+def process_name() -> str:
+    """This process's name among the senders: host:pid:namespace token."""
+    return f"{HOST}:{os.getpid()}:{SPACE}"
+
+
 def process_of(claimer: str) -> str:
-    """The process (host:pid) a claimer name belongs to."""
-    return ":".join(claimer.split(":")[:2])
+    """The process name (host:pid:token) a claimer name (host:pid:n:token) belongs to."""
+    parts = claimer.split(":")
+    return ":".join([*parts[:2], parts[3]] if len(parts) > 3 else parts[:2])
 
 
 def _dead_local(claimer: str | None) -> bool:
@@ -311,7 +317,7 @@ class LedgerStore:
                 .values(last_seen=now, state=state, kind=kind, started=started)
             ).rowcount
             if not found:
-                host, _, pid = name.rpartition(":")
+                host, pid = name.split(":")[:2]
                 conn.execute(
                     insert(w).values(name=name, kind=kind, host=host, pid=int(pid),
                                      started=started, last_seen=now, state=state)
