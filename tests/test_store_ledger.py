@@ -110,3 +110,25 @@ def test_subscribers_suppression_and_totals(store):
         "reader2@example.org"
     }
     assert store.subscriber_totals() == {"active": 3}
+
+
+def test_old_deferred_rows_expire_and_renewed_claims_hold(store):
+    edition = _edition(store)
+    _people(store, 3)
+    store.add_deliveries(edition, store.subscribers(digest="daily", status="active"))
+    real_now = datetime.now(UTC)  # editions are stamped with the real time when saved
+    first, second, third = store.claim(edition, "here:1:1", 3, NOW, LEASE)
+    store.mark_deferred(first.id, "451 later", NOW)
+    store.mark_deferred(second.id, "451 later", NOW)
+    store.claim(edition, "here:1:1", 1, NOW + timedelta(seconds=1), LEASE)  # holds one again
+    # Not old yet: nothing expires. Old: the unheld deferred row fails, the held one stays.
+    assert store.expire_deferred(real_now - timedelta(hours=1)) == 0
+    assert store.expire_deferred(real_now + timedelta(hours=1)) == 1
+    counts = store.delivery_counts(edition)
+    assert counts == {"failed": 1, "deferred": 1, "pending": 1}
+    # A renewed claim outlives its first lease; another claimer gets nothing of it.
+    store.renew("here:1:1", NOW + 2 * LEASE)
+    assert store.claim(edition, "far:2:1", 10, NOW + LEASE + timedelta(seconds=1), LEASE) == []
+    store.release("here:1:1")
+    got = store.claim(edition, "far:2:1", 10, NOW + LEASE + timedelta(seconds=1), LEASE)
+    assert len(got) == 2

@@ -369,7 +369,10 @@ class LedgerStore:
             return conn.execute(
                 update(d)
                 .where(d.c.edition_id.in_(old), d.c.status == "deferred", d.c.claimed_by.is_(None))
-                .values(status="failed", error=d.c.error + " (retries stopped: too old)")
+                .values(
+                    status="failed",
+                    error=func.coalesce(d.c.error, "deferred") + " (retries stopped: too old)",
+                )
             ).rowcount
 
     def unfinished_slot(self, schedule: str) -> datetime | None:
