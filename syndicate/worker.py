@@ -139,6 +139,8 @@ def _send(store, made, transport, policy, stop):
         edition_made=edition.created_at,
         stop=stop,
     )
+    if report.store_error:
+        return report  # the caller says so; the counts would fail the same way
     if report.sent or report.failed or report.skipped:
         counts = store.delivery_counts(edition.id)
         took = time.monotonic() - started
@@ -187,7 +189,7 @@ class _Desk:
         if time.monotonic() - self._expired < 60:
             return
         self._expired = time.monotonic()
-        expired = store.expire_deferred(before)
+        expired = store.expire_deferred(before, datetime.now(UTC))
         if expired:
             event("worker.expired", logging.WARNING, messages=expired,
                   reason="deferred past mail.retry_max_age_hours")  # fmt: skip

@@ -122,8 +122,8 @@ def test_old_deferred_rows_expire_and_renewed_claims_hold(store):
     store.mark_deferred(second.id, "451 later", NOW)
     store.claim(edition, "here:1:1", 1, NOW + timedelta(seconds=1), LEASE)  # holds one again
     # Not old yet: nothing expires. Old: the unheld deferred row fails, the held one stays.
-    assert store.expire_deferred(real_now - timedelta(hours=1)) == 0
-    assert store.expire_deferred(real_now + timedelta(hours=1)) == 1
+    assert store.expire_deferred(real_now - timedelta(hours=1), NOW) == 0
+    assert store.expire_deferred(real_now + timedelta(hours=1), NOW) == 1
     counts = store.delivery_counts(edition)
     assert counts == {"failed": 1, "deferred": 1, "pending": 1}
     # A renewed claim outlives its first lease; another claimer gets nothing of it.

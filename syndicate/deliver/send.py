@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
@@ -26,6 +26,10 @@ from syndicate.models import Delivery, Subscriber
 from syndicate.store import Store
 from syndicate.store.ledger import worker_name
 
+# The store went away (a restart, a failover, the network): not one row's problem, so the
+# send stops taking rows. Other database errors (a constraint raced by another sender) are
+# one row's trouble and are handled as such.
+_STORE_LOST = (OperationalError, InterfaceError)
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -60,8 +64,8 @@ class SendReport:
     paused: str | None = None
     # The database failed mid-send (a restart, a failover): the send stopped taking rows.
     store_error: str | None = None
-    # A claimer whose rows could not be handed back (the database was still away): they
-    # are free when its lease ends, or when the caller releases them sooner.
+    # A claimer whose rows could not be handed back (the database was still away, every
+    # thread stopped): free when its lease ends, or when the caller releases them sooner.
     unreleased: str | None = None
 
     def summary(self) -> str:
@@ -125,14 +129,14 @@ def deliver_edition(
                     conn = transport.connect()
                 _send_one(store, d, message, conn, envelope_from, policy, report, state, limiter,
                           progress, edition_made)  # fmt: skip
-            except SQLAlchemyError as exc:  # the ledger cannot be written: take no more rows
+            except _STORE_LOST as exc:  # the ledger cannot be written: take no more rows
                 state.abort(exc)
             except Exception as exc:  # one bad row never takes the send down
                 state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
                 try:
                     store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
                     state.count(report, "deferred")
-                except SQLAlchemyError as lost:
+                except _STORE_LOST as lost:
                     state.abort(lost)
             finally:
                 jobs.task_done()
@@ -146,14 +150,14 @@ def deliver_edition(
     try:
         _claim_and_queue(store, edition_id, worker, policy, jobs, lease, state, report, progress,
                          stop, started)  # fmt: skip
-    except SQLAlchemyError as exc:
+    except _STORE_LOST as exc:
         state.abort(exc)
     finally:
         _finish(store, worker, threads, jobs, state, report, stop)
     report.paused = state.paused
     report.failures = state.lines
     report.store_error = state.aborted
-    with contextlib.suppress(SQLAlchemyError):  # the counts are for the summary only
+    with contextlib.suppress(SQLAlchemyError):  # the count is for the summary only
         report.deferred = store.delivery_counts(edition_id).get("deferred", 0)
     return report
 
@@ -206,18 +210,19 @@ def _claim_and_queue(
 def _finish(store, worker, threads, jobs, state, report, stop) -> None:
     """Stop the sending threads (each finishes and marks its message in flight), then hand
     back the rows this send claimed and did not send. Rows are handed back only when every
-    thread has stopped: one still sending must not see its row go out again elsewhere."""
+    thread has stopped: one still sending must not see its row go out again elsewhere
+    (rows of a thread that will not stop are left to their lease)."""
     for _ in threads:
         while any(t.is_alive() for t in threads):
             try:
                 jobs.put(None, timeout=1.0)
                 break
             except queue.Full:
-                continue
+                if state.aborted or stop.is_set():
+                    _drop_one(jobs)  # rows nobody will send now: they stay ours, freed below
     for t in threads:
         t.join(timeout=60)
     if any(t.is_alive() for t in threads):
-        report.unreleased = worker  # their lease frees them
         return
     for delay in (0.0, 0.5, 1.0, 2.0, 4.0):  # the database may be on its way back
         if delay and stop.wait(delay):
@@ -225,9 +230,15 @@ def _finish(store, worker, threads, jobs, state, report, stop) -> None:
         try:
             store.release(worker)
             return
-        except SQLAlchemyError as exc:
+        except _STORE_LOST as exc:
             state.abort(exc)
-    report.unreleased = worker
+    report.unreleased = worker  # to be handed back when the store returns
+
+
+def _drop_one(jobs: queue.Queue) -> None:
+    with contextlib.suppress(queue.Empty):
+        jobs.get_nowait()
+        jobs.task_done()
 
 
 def _send_one(

@@ -138,8 +138,8 @@ class Store(Protocol):
     def open_editions(self, since: datetime, now: datetime) -> list[int]:
         """Editions made since ``since`` with rows a sender could claim now, oldest first."""
 
-    def expire_deferred(self, before: datetime) -> int:
-        """Fail the unheld deferred rows of editions made before ``before``; how many."""
+    def expire_deferred(self, before: datetime, now: datetime) -> int:
+        """Fail the deferred rows (no live claim) of editions made before ``before``."""
 
     def unfinished_slot(self, schedule: str) -> datetime | None:
         """The slot of the newest edition of a schedule that still has rows to send."""

@@ -206,30 +206,41 @@ class LedgerStore:
         # commits overlap and the server flushes them to disk together, instead of queueing
         # behind one connection as SQLite's single writer needs. The connections are kept
         # in a free list (one per thread at most) and reused by the next send's threads.
-        for attempt in (1, 2):
-            try:
-                conn = self._mark_conns.pop()  # atomic: no lock needed
-            except IndexError:
-                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            conn = self._mark_conns.pop()  # atomic: no lock needed
+        except IndexError:
+            conn = self._mark_connection()
+        try:
+            conn.execute(statement, params)
+        except DBAPIError as exc:
+            with contextlib.suppress(Exception):
+                conn.close()  # a broken connection is not given back
+            if not exc.connection_invalidated:
+                raise
+            # The server dropped its connections (a restart, a failover): the idle ones
+            # are as dead as this one. Once more on a new connection, rather than leave a
+            # message the server accepted unmarked.
+            while self._mark_conns:
+                with contextlib.suppress(Exception):
+                    self._mark_conns.pop().close()
+            conn = self._mark_connection()
             try:
                 conn.execute(statement, params)
-            except DBAPIError as exc:
-                with contextlib.suppress(Exception):
-                    conn.close()  # a broken connection is not given back
-                # A connection the server dropped (a restart, a failover): once more on a
-                # new one, rather than leave a message the server accepted unmarked.
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-                continue
             except BaseException:
                 with contextlib.suppress(Exception):
                     conn.close()
                 raise
-            if len(self._mark_conns) < _MARK_CONNECTIONS:
-                self._mark_conns.append(conn)
-            else:
+        except BaseException:
+            with contextlib.suppress(Exception):
                 conn.close()
-            return
+            raise
+        if len(self._mark_conns) < _MARK_CONNECTIONS:
+            self._mark_conns.append(conn)
+        else:
+            conn.close()
+
+    def _mark_connection(self) -> Connection:
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def _ledger(self) -> Iterator[Connection]:
@@ -360,18 +371,21 @@ class LedgerStore:
                 .values(claimed_until=until)
             )
 
-    def expire_deferred(self, before: datetime) -> int:
-        """Fail for good the deferred rows of editions made before ``before`` that nobody
-        holds (their retries are over); how many."""
+    def expire_deferred(self, before: datetime, now: datetime) -> int:
+        """Fail for good the deferred rows of editions made before ``before`` that no live
+        claim holds (their retries are over); how many."""
         e, d = s.editions, s.deliveries
         old = select(e.c.id).where(e.c.created_at < before).scalar_subquery()
+        unheld = or_(d.c.claimed_by.is_(None), d.c.claimed_until < now)
         with self._ledger() as conn:
             return conn.execute(
                 update(d)
-                .where(d.c.edition_id.in_(old), d.c.status == "deferred", d.c.claimed_by.is_(None))
+                .where(d.c.edition_id.in_(old), d.c.status == "deferred", unheld)
                 .values(
                     status="failed",
                     error=func.coalesce(d.c.error, "deferred") + " (retries stopped: too old)",
+                    claimed_by=None,
+                    claimed_until=None,
                 )
             ).rowcount
 

@@ -102,7 +102,9 @@ def _creating(engine: Engine) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        # A filesystem without flock on directories (NFS): go on unlocked.
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
         os.close(handle)  # releases the flock
