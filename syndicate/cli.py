@@ -303,6 +303,7 @@ def db_upgrade(ctx: click.Context) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
+    from syndicate.errors import db_reason
     from syndicate.store.migrate import upgrade
     from syndicate.store.sql import shown_url
 
@@ -312,9 +313,8 @@ def db_upgrade(ctx: click.Context) -> None:
     try:
         before, after = upgrade(engine)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise ConfigError(
-            f"store {shown}: upgrade failed ({reason})", "nothing was changed"
+            f"store {shown}: upgrade failed ({db_reason(exc)})", "nothing was changed"
         ) from exc
     finally:
         engine.dispose()

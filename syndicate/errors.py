@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def db_reason(exc: BaseException) -> str:
+    """The first line of a database error in the driver's own words (SQLAlchemy wraps it,
+    with SQL and a link, in lines nobody at a terminal needs)."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
 class SyndicateError(Exception):
     """A problem the user can fix: what went wrong, and a hint on what to do."""
 

@@ -52,6 +52,12 @@ class Jobs:
         return self.schedules
 
     @property
+    def sends(self) -> bool:
+        """Whether this daemon sends its editions ([daemon] send), or leaves that to
+        `syndicate worker`s."""
+        return bool(self.config.daemon.get("send", True))
+
+    @property
     def feeds_follow_gather(self) -> bool:
         """Feeds are rebuilt after each gather unless every feeds schedule has a clock."""
         feeds = [s for s in self.schedules.values() if s.kind == "feeds"]
@@ -176,7 +182,7 @@ class Jobs:
                 self._running.discard("_retries")
 
     def _resume_all(self) -> None:
-        if not self.config.daemon.get("send", True):
+        if not self.sends:
             return  # the send workers pick up deferred rows themselves
         for schedule in list(self.schedules.values()):
             if schedule.kind == "digest" and not self.stop.is_set():
@@ -213,7 +219,7 @@ class Jobs:
             if not resumed:  # a resumed edition keeps its recipients; no late joiners
                 subscribers = self.store.subscribers(digest=schedule.name, status="active")
                 added = self.store.add_deliveries(edition.id, subscribers)
-            if not self.config.daemon.get("send", True):
+            if not self.sends:
                 if added:  # the send workers take it from here
                     event("edition.queued", schedule=schedule.name, edition=edition.id,
                           added=added)  # fmt: skip

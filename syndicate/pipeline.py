@@ -75,7 +75,7 @@ def retry_policy(config: Config):
     )
 
 
-def send_edition(config: Config, store: Store, made, progress=None, stop=None, transport=None):
+def send_edition(config: Config, store: Store, made, progress=None, stop=None):
     """Deliver a stored edition to its ledger's rows; see deliver.send.deliver_edition."""
     from syndicate.deliver import open_transport
     from syndicate.deliver.send import deliver_edition
@@ -84,7 +84,7 @@ def send_edition(config: Config, store: Store, made, progress=None, stop=None, t
         store,
         made.edition.id,
         made.message,
-        transport or open_transport(config.mail_url, config.project),
+        open_transport(config.mail_url, config.project),
         retry_policy(config),
         progress,
         edition_made=made.edition.created_at,

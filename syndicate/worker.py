@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.config import Config
-from syndicate.errors import ConfigError
+from syndicate.errors import ConfigError, db_reason
 from syndicate.heartbeat import Heartbeat, stop_on_signals
 from syndicate.logs import event, setup
 from syndicate.project import require_secret_key
@@ -51,7 +51,6 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
     poll = float(config.worker.get("poll", 2))
 
     stop = threading.Event()
-
     stop_on_signals(stop, "worker")
 
     heartbeat = Heartbeat(store, "worker").start()
@@ -79,8 +78,7 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
                 # messages accepted but not marked are what a crash costs too (at most one
                 # per connection).
                 lost = True
-                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                event("worker.store_error", logging.ERROR, error=reason,
+                event("worker.store_error", logging.ERROR, error=db_reason(exc),
                       retry_in=0 if once else _STORE_RETRY)  # fmt: skip
                 if once or stop.wait(_STORE_RETRY):
                     break
@@ -121,7 +119,7 @@ def _round(store, desk, transport, policy, stop, totals) -> bool:
             event("worker.paused", logging.WARNING, edition=edition_id, reason=report.paused,
                   rest=_PAUSED_SECONDS)  # fmt: skip
             stop.wait(_PAUSED_SECONDS)
-    desk.expire(store, now - policy.max_age)
+    desk.expire(now - policy.max_age)
     return not todo
 
 
@@ -182,14 +180,14 @@ class _Desk:
             self.store.release(self.held[0])
             self.held.pop(0)
 
-    def expire(self, store, before: datetime) -> None:
+    def expire(self, before: datetime) -> None:
         """Once a minute: deferred messages of editions made before ``before`` are failed
         for good (retries stop after mail.retry_max_age_hours), so they do not wait for
         ever when no daemon sends."""
         if time.monotonic() - self._expired < 60:
             return
         self._expired = time.monotonic()
-        expired = store.expire_deferred(before, datetime.now(UTC))
+        expired = self.store.expire_deferred(before, datetime.now(UTC))
         if expired:
             event("worker.expired", logging.WARNING, messages=expired,
                   reason="deferred past mail.retry_max_age_hours")  # fmt: skip
@@ -222,7 +220,7 @@ class _Desk:
             event("worker.edition_unusable", logging.ERROR, edition=edition_id, error=str(exc),
                   retry_in=_UNUSABLE_SECONDS)  # fmt: skip
             return None
-        self._made = {edition_id: made, **self._made}
-        if len(self._made) > 16:  # editions close; keep the newest few
+        self._made[edition_id] = made
+        if len(self._made) > 16:  # editions close; keep the newest few (ids only grow)
             self._made.pop(min(self._made))
         return made

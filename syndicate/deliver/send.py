@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
+from syndicate.errors import db_reason
 from syndicate.models import Delivery, Subscriber
 from syndicate.store import Store
 from syndicate.store.ledger import worker_name
@@ -330,7 +331,7 @@ class _State:
         """The store failed: no thread takes another row."""
         with self._lock:
             if not self.aborted:
-                self.aborted = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                self.aborted = db_reason(exc)
 
     def success(self) -> None:
         with self._lock:

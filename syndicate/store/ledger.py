@@ -79,6 +79,19 @@ def _dead_local(claimer: str | None) -> bool:
 
 
 _d = s.deliveries
+_UNSENT = ("pending", "deferred")  # rows a sender may still have to send
+
+
+def _due(now: datetime):
+    """Rows to send now: pending, or deferred and due."""
+    return or_(_d.c.status == "pending", and_(_d.c.status == "deferred", _d.c.next_try <= now))
+
+
+def _unheld(now: datetime):
+    """Rows no claim holds now (never claimed, released, or the lease ran out)."""
+    return or_(_d.c.claimed_until.is_(None), _d.c.claimed_until < now)
+
+
 _FREE = {"claimed_by": None, "claimed_until": None, "attempts": _d.c.attempts + 1}
 # Built once: these run once per message, and building the statement each time costs
 # about as much as executing it.
@@ -142,12 +155,8 @@ class LedgerStore:
     ) -> list[Delivery]:
         """Take up to ``limit`` rows due now (pending, or deferred and due), not held by a
         live claimer, for ``worker`` until ``now + lease``."""
-        d = s.deliveries
-        due = and_(
-            d.c.edition_id == edition_id,
-            or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
-        )
-        free = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
+        due = and_(_d.c.edition_id == edition_id, _due(now))
+        free = _unheld(now)
         for _ in range(5):  # a claim that lost every row to a racing claimer looks again
             got, more = self._claim_once(edition_id, worker, limit, now, lease, due, free)
             if got or not more:
@@ -211,33 +220,25 @@ class LedgerStore:
         except IndexError:
             conn = self._mark_connection()
         try:
-            conn.execute(statement, params)
+            _execute_or_close(conn, statement, params)
         except DBAPIError as exc:
-            with contextlib.suppress(Exception):
-                conn.close()  # a broken connection is not given back
             if not exc.connection_invalidated:
                 raise
             # The server dropped its connections (a restart, a failover): the idle ones
             # are as dead as this one. Once more on a new connection, rather than leave a
             # message the server accepted unmarked.
-            while self._mark_conns:
-                with contextlib.suppress(Exception):
-                    self._mark_conns.pop().close()
+            self._close_mark_conns()
             conn = self._mark_connection()
-            try:
-                conn.execute(statement, params)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.close()
-                raise
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.close()
-            raise
+            _execute_or_close(conn, statement, params)
         if len(self._mark_conns) < _MARK_CONNECTIONS:
             self._mark_conns.append(conn)
         else:
             conn.close()
+
+    def _close_mark_conns(self) -> None:
+        while self._mark_conns:
+            with contextlib.suppress(Exception):
+                self._mark_conns.pop().close()
 
     def _mark_connection(self) -> Connection:
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -275,9 +276,7 @@ class LedgerStore:
                 with contextlib.suppress(Exception):
                     self._ledger_conn.close()
                 self._ledger_conn = None
-        while self._mark_conns:
-            with contextlib.suppress(Exception):
-                self._mark_conns.pop().close()
+        self._close_mark_conns()
 
     def release(self, worker: str) -> None:
         """Give back what this worker claimed and did not finish."""
@@ -285,7 +284,7 @@ class LedgerStore:
         with self._ledger() as conn:
             conn.execute(
                 update(d)
-                .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))
+                .where(d.c.claimed_by == worker, d.c.status.in_(_UNSENT))
                 .values(claimed_by=None, claimed_until=None)
             )
 
@@ -296,26 +295,12 @@ class LedgerStore:
         Rows held by a dead sender on this machine are freed first, as a claim does."""
         e, d = s.editions, s.deliveries
         recent = select(e.c.id).where(e.c.created_at >= since).scalar_subquery()
+        claimable = select(d.c.id).where(d.c.edition_id == e.c.id, _due(now), _unheld(now)).exists()
+        q = select(e.c.id).where(e.c.created_at >= since, claimable).order_by(e.c.id)
         with self._ledger() as conn:
             _free_dead_local(
-                conn,
-                and_(
-                    d.c.edition_id.in_(recent),
-                    d.c.status.in_(("pending", "deferred")),
-                    d.c.claimed_until >= now,
-                ),
+                conn, and_(d.c.edition_id.in_(recent), d.c.status.in_(_UNSENT), ~_unheld(now))
             )
-        claimable = (
-            select(d.c.id)
-            .where(
-                d.c.edition_id == e.c.id,
-                or_(d.c.status == "pending", and_(d.c.status == "deferred", d.c.next_try <= now)),
-                or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
-            )
-            .exists()
-        )
-        q = select(e.c.id).where(e.c.created_at >= since, claimable).order_by(e.c.id)
-        with self.engine.connect() as conn:
             return list(conn.execute(q).scalars())
 
     def beat(self, name: str, kind: str, started: datetime, now: datetime, state: str) -> None:
@@ -367,7 +352,7 @@ class LedgerStore:
         with self._ledger() as conn:
             conn.execute(
                 update(d)
-                .where(d.c.claimed_by == worker, d.c.status.in_(("pending", "deferred")))
+                .where(d.c.claimed_by == worker, d.c.status.in_(_UNSENT))
                 .values(claimed_until=until)
             )
 
@@ -376,11 +361,10 @@ class LedgerStore:
         claim holds (their retries are over); how many."""
         e, d = s.editions, s.deliveries
         old = select(e.c.id).where(e.c.created_at < before).scalar_subquery()
-        unheld = or_(d.c.claimed_by.is_(None), d.c.claimed_until < now)
         with self._ledger() as conn:
             return conn.execute(
                 update(d)
-                .where(d.c.edition_id.in_(old), d.c.status == "deferred", unheld)
+                .where(d.c.edition_id.in_(old), d.c.status == "deferred", _unheld(now))
                 .values(
                     status="failed",
                     error=func.coalesce(d.c.error, "deferred") + " (retries stopped: too old)",
@@ -395,7 +379,7 @@ class LedgerStore:
         q = (
             select(e.c.slot)
             .join(d, d.c.edition_id == e.c.id)
-            .where(e.c.schedule == schedule, d.c.status.in_(("pending", "deferred")))
+            .where(e.c.schedule == schedule, d.c.status.in_(_UNSENT))
             .order_by(e.c.slot.desc())
             .limit(1)
         )
@@ -510,6 +494,16 @@ class LedgerStore:
             return conn.execute(q).scalar()
 
 
+def _execute_or_close(conn: Connection, statement, params: dict) -> None:
+    """Run one statement; a connection that failed is closed, never given back."""
+    try:
+        conn.execute(statement, params)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.close()
+        raise
+
+
 def _free_dead_local(conn: Connection, where) -> None:
     """Free the rows (matching ``where``) held by senders on this machine whose process is
     gone: a killed sender's batch is free at once, not when its lease ends."""
@@ -521,7 +515,7 @@ def _free_dead_local(conn: Connection, where) -> None:
     if dead:
         conn.execute(
             update(d)
-            .where(d.c.claimed_by.in_(dead), d.c.status.in_(("pending", "deferred")))
+            .where(d.c.claimed_by.in_(dead), d.c.status.in_(_UNSENT))
             .values(claimed_by=None, claimed_until=None)
         )
 

@@ -37,6 +37,13 @@ def _config(conn: Connection) -> Config:
     return cfg
 
 
+def _one_at_a_time(conn: Connection) -> None:
+    """On PostgreSQL, wait for any other process changing the schema (until this
+    transaction ends); SQLite's single writer needs no such lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
 def head() -> str:
     """The revision this release needs."""
     return ScriptDirectory(str(_SCRIPTS)).get_current_head()
@@ -64,8 +71,7 @@ def _prepare(engine: Engine, shown_url: str) -> None:
             # Several processes may open a new store at once (a fleet starting, or `run`
             # and `worker` started together): the first creates the tables, the others
             # wait on this lock and find them made.
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            _one_at_a_time(conn)
             revision = MigrationContext.configure(conn).get_current_revision()
             if revision is None:
                 command.upgrade(_config(conn), "head")
@@ -114,8 +120,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the store to the newest revision: (revision before, after)."""
     before = current(engine)
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        _one_at_a_time(conn)
         cfg = _config(conn)
         if before == FIRST and MigrationContext.configure(conn).get_current_revision() is None:
             command.stamp(cfg, FIRST)

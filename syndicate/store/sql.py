@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from syndicate.errors import ConfigError
+from syndicate.errors import ConfigError, db_reason
 from syndicate.models import CrossLink, FetchState, GatherReport, Image, MediaInfo, Story
 from syndicate.store import schema as s
 from syndicate.store.editions import EditionStore
@@ -92,9 +92,8 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
         except SQLAlchemyError as exc:
             # The first connection is where a wrong path, a missing directory or a server
             # that is not there shows up: one line, not a traceback.
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise ConfigError(
-                f"store.url {shown!r}: cannot open the store ({reason})",
+                f"store.url {shown!r}: cannot open the store ({db_reason(exc)})",
                 "check that the path or server exists and is writable, or fix [store] url",
             ) from exc
 
