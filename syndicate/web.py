@@ -182,6 +182,10 @@ def serve_app(config: Config, host: str, port: int) -> int:
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listening before the address is printed: a client that connects at once (a
+        # script, a test) waits in the backlog until uvicorn accepts, rather than being
+        # refused while the app is still starting.
+        sock.listen(128)
     except OSError as exc:
         raise SyndicateError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc})",
