@@ -7,19 +7,16 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from syndicate.sources import signals
 from syndicate.sources.html import norm, text_of
 
-# "ALSO READ-", "ALSO READ:", "Also Read |", "ALSO READ –", "READ ALSO:", "SEE ALSO:" …
-# The two words stand apart only by spaces or a hyphen ("ALSO-READ"): "Also, read the fine
-# print" is a sentence.
-_PREFIX = re.compile(
-    r"^\W{0,3}(also[\s-]+read|read[\s-]+also|see\s+also|also\s+see|also\s+watch|read\s+more"
-    r"|related\s+stor(?:y|ies)|related)\b\s*(?P<sep>[-–—:|>»•~]+)?\s*(?P<rest>.*)$",
-    re.I | re.S,
-)
+# "ALSO READ-", "ALSO READ:", "Also Read |", "READ ALSO:", "Lesen Sie auch:", "Lee también"…
+# (signals.ALSO_READ_PHRASE). The words stand apart only by spaces or a hyphen
+# ("ALSO-READ"): "Also, read the fine print" is a sentence.
+_PREFIX = signals.ALSO_READ_PHRASE
 # "Read more" and "Related" open ordinary sentences too ("Read more of our coverage of
 # <a>…</a>"): accept them only with a separator right after them and a link.
-_WEAK = {"read more", "related"}
+_WEAK = signals.ALSO_READ_WEAK_WORDS
 _MAX_LABEL = 300
 
 
@@ -29,6 +26,16 @@ class AlsoReadLine:
 
     title: str
     href: str | None
+
+
+def _phrase(m: re.Match[str]) -> str:
+    return " ".join(m.group("phrase").lower().split())
+
+
+def _titled(phrase: str) -> bool:
+    """True when a phrase opening a link's text is no part of the title it names: "Also
+    read", "Lesen Sie auch"; but "Related stories about the budget" is a title."""
+    return not (_WEAK.match(phrase) or phrase.startswith("related"))
 
 
 def _label(text: str) -> bool:
@@ -48,7 +55,7 @@ def _entries(block: etree._Element) -> list[AlsoReadLine]:
             continue
         m = _PREFIX.match(text)
         # "<a>Related stories about the budget</a>" is a title; "<a>ALSO READ: …</a>" is not.
-        if m and (m.group("sep") or re.match(r"also\b", m.group(1), re.I)):
+        if m and (m.group("sep") or _titled(_phrase(m))):
             text = m.group("rest").strip()
         lines.append(AlsoReadLine(text, href))
     return lines
@@ -66,13 +73,16 @@ def match(block: etree._Element) -> list[AlsoReadLine] | None:
     m = _PREFIX.match(text)
     if not m:
         return None
-    phrase = " ".join(m.group(1).lower().split())
-    if phrase in _WEAK and not m.group("sep"):
+    phrase = _phrase(m)
+    weak = bool(_WEAK.match(phrase))
+    if weak and not m.group("sep"):
         return None
     rest = m.group("rest").strip()
     links = _entries(block)
     emphasized = any(_label(text_of(e)) for e in block.iter("strong", "b", "em", "span"))
-    marked = bool(m.group("sep") or emphasized or m.group(1).isupper() or block.tag.startswith("h"))
+    marked = bool(
+        m.group("sep") or emphasized or m.group("phrase").isupper() or block.tag.startswith("h")
+    )
     if not rest:
         # The whole block is the phrase: a heading for a list, if it is styled as one.
         return [] if marked else None
@@ -81,6 +91,6 @@ def match(block: etree._Element) -> list[AlsoReadLine] | None:
     if links:
         only_links = norm(" ".join(line.title for line in links)) == rest
         return links if marked or only_links else None
-    if phrase in _WEAK or not marked:
+    if weak or not marked:
         return None
     return [AlsoReadLine(rest, None)]

@@ -10,8 +10,16 @@ import re
 
 from lxml import etree
 
-from syndicate.sources import alsoread
-from syndicate.sources.html import BLOCKS, ancestors, classes, norm, raw_text, text_of
+from syndicate.sources import alsoread, signals
+from syndicate.sources.html import (
+    BLOCKS,
+    STORY_ARTICLE,
+    ancestors,
+    classes,
+    norm,
+    raw_text,
+    text_of,
+)
 
 # Blocks a reader reads as paragraphs of a story.
 PARAGRAPHS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
@@ -32,48 +40,22 @@ _NESTED = {
     "div",
     "table",
 }
-# Class or id words of page furniture: share bars, related teasers, ads, comments, bylines.
+# Every class word that marks a box as no body text when it sits inside the body.
 CHROME = re.compile(
-    r"(?:^|[\s_-])(share|sharing|social|sharedaddy|related|recommend|comment|comments|respond"
-    r"|reply|sidebar|widget|newsletter|subscribe|subscription|signup|promo|sponsor|advert"
-    r"|advertisement|ads?|ad-\w+|banner|breadcrumbs?|nav|navigation|menu|pagination|prevnext"
-    r"|prev-next|post-navigation|popup|modal|cookie|outbrain|taboola|trending|popular|dontmiss"
-    r"|author-box|author-bio|byline|post-meta|entry-meta|meta|tags|tag-links|post-tags"
-    r"|caption|wp-caption-text|credit|toolbar|print|scroll|to-top"
-    # The lede sits above the body on some sites and inside it on others; never body text.
-    r"|standfirst|dek|lede|subtitle|subheadline|kicker|excerpt)(?:$|[\s_-])"
+    "|".join(
+        p.pattern
+        for p in (signals.FURNITURE, signals.SIDEBARS, signals.PAGE_PARTS, signals.STORY_META)
+    )
 )
-_CHROME_TAGS = {
-    "nav",
-    "aside",
-    "footer",
-    "form",
-    "header",
-    "figure",
-    "figcaption",
-    "ins",
-    "button",
-    "noscript",
-    "script",
-    "style",
-    "template",
-    "menu",
-}
-AD_TEXT = re.compile(
-    r"^(advertisement|advertisment|ad|ads|sponsored|sponsored content|"
-    r"story continues below( this)? advertisement)$",
-    re.I,
-)
-
-
-# WordPress gives <body> and each post's wrapper a class per tag and category of the post
-# ("tag-social-media", "category-credit-card"): editors' topics, not page furniture. The
-# theme's own "tag-links" box keeps its meaning.
-_TAXONOMY = re.compile(r"^(?:tag|category)-(?!links?$)")
+# Class words of the regions around a story (as opposed to its own header and byline).
+_AROUND = re.compile(signals.FURNITURE.pattern + "|" + signals.SIDEBARS.pattern)
+_CHROME_TAGS = signals.CHROME_TAGS
+AD_TEXT = signals.AD_TEXT
+_TAXONOMY = signals.TAXONOMY
 _ARTICLE_BODY = "articleBody"
 # Tags and roles of furniture, the only signs trusted above the story's own region.
-_HARD_CHROME_TAGS = frozenset(("nav", "aside", "footer"))
-_HARD_CHROME_ROLES = frozenset(("navigation", "complementary", "contentinfo"))
+_HARD_CHROME_TAGS = signals.FURNITURE_TAGS
+_HARD_CHROME_ROLES = signals.FURNITURE_ROLES
 
 
 def _words(el: etree._Element) -> str:
@@ -98,24 +80,13 @@ def is_region(el: etree._Element) -> bool:
         return True
     if _ARTICLE_BODY in (el.get("itemprop"), el.get("property")):
         return True
-    return (
-        el.tag == "article"
-        and next(el.iterancestors("article"), None) is None
-        and (el.find(".//h1") is not None or _has_article_body(el))
-    )
-
-
-def _has_article_body(el: etree._Element) -> bool:
-    return bool(el.xpath(f'.//*[@itemprop="{_ARTICLE_BODY}" or @property="{_ARTICLE_BODY}"]'))
+    return el.tag == "article" and el.get(STORY_ARTICLE) is not None
 
 
 # A social post embedded as a blockquote that the platform's script turns into a card
 # (class "twitter-tweet", "instagram-media", "tiktok-embed", "reddit-embed-bq"): someone
 # else's words quoted whole, not the story's text.
-_EMBED = re.compile(
-    r"tweet|twitter|instagram|instgrm|tiktok|facebook|fb-|reddit|threads|bluesky|mastodon"
-    r"|embed"
-)
+_EMBED = signals.EMBED
 
 
 def is_embed(el: etree._Element) -> bool:
@@ -129,11 +100,16 @@ def _hidden(el: etree._Element) -> bool:
     return el.get("aria-hidden") == "true" or el.get("hidden") is not None
 
 
+def names_story_box(el: etree._Element) -> bool:
+    """True when a box's class or id names it as a story's ("entry-content", "post-body")."""
+    return isinstance(el.tag, str) and bool(signals.STORY_BOX.search(_words(el)))
+
+
 def is_chrome(el: etree._Element) -> bool:
     """True for an element that is page furniture rather than story text."""
     if not isinstance(el.tag, str):
         return True
-    if el.tag in _CHROME_TAGS:
+    if el.tag in _CHROME_TAGS or el.get(SKIP):
         return True
     if el.get("role") in ("navigation", "complementary", "banner", "contentinfo"):
         return True
@@ -175,12 +151,6 @@ def in_chrome(
     return False
 
 
-_FURNITURE = re.compile(
-    r"comment|respond|reply|related|sidebar|widget|share|social|footer|"
-    r"newsletter|promo|teaser|recommend|trending|popular"
-)
-
-
 def is_furniture(el: etree._Element) -> bool:
     """True for page regions around a story (menus, sidebars, comments, related teasers).
 
@@ -190,7 +160,7 @@ def is_furniture(el: etree._Element) -> bool:
         return True
     if el.tag in ("nav", "aside", "footer", "form"):
         return True
-    return not is_region(el) and bool(_FURNITURE.search(_words(el)))
+    return not is_region(el) and bool(_AROUND.search(_words(el)))
 
 
 # What ends a run of inline text inside a box: the blocks of html.BLOCKS (not <br>, which
@@ -291,8 +261,7 @@ def _link_chars(run: list[Piece]) -> int:
     )
 
 
-# Loose text that is a story's metadata, not its prose: "By Jane Roe", "Updated: May 2".
-_META_LINE = re.compile(r"^(by|posted|published|updated|last updated)\b", re.I)
+META_LINE = _META_LINE = signals.META_LINE
 
 
 def _readable(run: list[Piece]) -> bool:
@@ -393,81 +362,183 @@ def _split_p(el: etree._Element, groups: list[tuple[str, list[Piece]]]) -> None:
     last.tail = tail
 
 
-class _ChromeAbove:
-    """in_chrome(el) for many elements of one page, each ancestor judged once.
+# How much a paragraph counts for a candidate body, by one box around it. Furniture (a
+# comments box, a related grid, an <aside>) takes it out; a layout word that themes also
+# put on the story's own wrapper ("sidebar", "widget"), a <header>, <form> or <noscript>
+# around the whole page only weighs it down, so the story still wins when every paragraph
+# of the page sits in such a wrapper.
+_OUT, _DOWN = 0.0, 0.4
+_SOFT_TAGS = frozenset(("header", "form", "noscript"))
 
-    Walking up, class words count until the story's region is reached; from there on only
-    hard chrome (aside, nav, footer) does, exactly as in_chrome decides.
+
+def _own_weight(el: etree._Element) -> float:
+    """What one box does to the paragraphs inside it, judged by its tag, role and words."""
+    if not isinstance(el.tag, str) or _hidden(el) or is_embed(el):
+        return _OUT
+    if el.get("role") in ("navigation", "complementary", "contentinfo"):
+        return _OUT
+    if el.tag in _SOFT_TAGS:
+        return _DOWN
+    if el.tag in _CHROME_TAGS:
+        return _OUT
+    if is_region(el):
+        return 1.0
+    words = _words(el)
+    if not words:
+        return 1.0
+    if signals.FURNITURE.search(words):
+        return _OUT
+    if signals.SIDEBARS.search(words) or signals.STORY_META.search(words):
+        return _DOWN
+    return 1.0
+
+
+class Standing:
+    """The weight of the boxes above an element, each ancestor judged once.
+
+    Walking up, class words count until the story's region is reached (html, body, main,
+    the story's <article>, an articleBody); from there on only the tags and roles of
+    furniture (aside, nav, footer) do, as in in_chrome. Iterative: pages nest 10,000 deep.
     """
 
     def __init__(self) -> None:
-        self._by_class: dict[etree._Element, bool] = {}
-        self._hard: dict[etree._Element, bool] = {}
+        self._memo: dict[etree._Element, tuple[float, float]] = {}
 
-    def above(self, el: etree._Element) -> bool:
+    def above(self, el: etree._Element) -> float:
+        """The weight of el's ancestors: 0 under furniture, less than 1 under a layout
+        wrapper, 1 in the clear."""
         parent = el.getparent()
-        return parent is not None and self._class_mode(parent)
+        return 1.0 if parent is None else self._of(parent)[0]
 
-    def _class_mode(self, a: etree._Element) -> bool:
-        found = self._by_class.get(a)
-        if found is None:
-            if is_region(a):
-                found = self._hard_mode(a)
-            else:
-                parent = a.getparent()
-                found = is_chrome(a) or (parent is not None and self._class_mode(parent))
-            self._by_class[a] = found  # holding a keeps its lxml proxy, and so the key, alive
-        return found
-
-    def _hard_mode(self, a: etree._Element) -> bool:
-        found = self._hard.get(a)
-        if found is None:
-            parent = a.getparent()
-            found = _hard_chrome(a) or (parent is not None and self._hard_mode(parent))
-            self._hard[a] = found
-        return found
+    def _of(self, el: etree._Element) -> tuple[float, float]:
+        path: list[etree._Element] = []
+        node: etree._Element | None = el
+        while node is not None and node not in self._memo:
+            path.append(node)
+            node = node.getparent()
+        by_class, hard = self._memo[node] if node is not None else (1.0, 1.0)
+        for a in reversed(path):
+            hard = 0.0 if _hard_chrome(a) else hard
+            by_class = hard if is_region(a) else by_class * _own_weight(a)
+            # Holding a keeps its lxml proxy, and so the key, alive.
+            self._memo[a] = (by_class, hard)
+        return self._memo[el]
 
 
 def find_container(doc: etree._Element) -> etree._Element | None:
     """The element holding the story's paragraphs."""
     marked = doc.xpath('.//*[@itemprop="articleBody" or @property="articleBody"]')
     if marked:
-        return max(marked, key=lambda e: len(text_of(e)))
+        best = max(marked, key=lambda e: len(text_of(e)))
+        if len(text_of(best)) >= 200:
+            return best
     scores: dict[etree._Element, float] = {}
+    credited: list[tuple[etree._Element, float]] = []
 
-    def credit(box: etree._Element | None, text: str, links: int) -> None:
+    def credit(box: etree._Element | None, text: str, links: int, weight: float) -> None:
         """A paragraph of text in box: it scores for box and half for box's parent."""
-        if box is None or len(text) < 25 or links > 0.5 * len(text):
+        if box is None or weight == 0 or len(text) < 25 or links > 0.5 * len(text):
             return
-        score = 1 + min(len(text), 600) / 100 + text.count(",")
+        score = (1 + min(len(text), 600) / 100 + text.count(",")) * weight
+        credited.append((box, score))
         scores[box] = scores.get(box, 0) + score
         grand = box.getparent()
         if grand is not None:
             scores[grand] = scores.get(grand, 0) + score / 2
 
-    chrome = _ChromeAbove()
+    standing = Standing()
     for el in doc.iter("p", "li", "h2", "h3", "pre", "blockquote", *_TEXT_BOXES):
-        if is_chrome(el) or chrome.above(el):
+        if is_chrome(el):
+            continue
+        weight = standing.above(el)
+        if weight == 0:
             continue
         if el.tag not in _TEXT_BOXES:
-            credit(el.getparent(), text_of(el), sum(len(text_of(a)) for a in el.iter("a")))
+            text = text_of(el)
+            credit(el.getparent(), text, sum(len(text_of(a)) for a in el.iter("a")), weight)
             continue
         # A box's own loose text: one run alone is a div-paragraph (it counts for the box
         # around it, like a <p>); runs beside blocks or <br><br>s are the box's paragraphs.
         groups = _groups(el)
         runs = [run for kind, run in groups if kind == "run"]
         if len(groups) == 1 and runs and el.tag == "div":
-            credit(el.getparent(), _run_text(runs[0]), _link_chars(runs[0]))
+            credit(el.getparent(), _run_text(runs[0]), _link_chars(runs[0]), weight)
             continue
         for run in runs:
-            credit(el, _run_text(run), _link_chars(run))
+            credit(el, _run_text(run), _link_chars(run), weight)
     if not scores:
-        return None
-    # A story body is inside <article> or <main> when the page has one: a small bonus.
+        return marked[0] if marked else None
+    # A story body is inside <article> or <main> when the page has one, and its box is
+    # named like one ("entry-content", "article-body"): a small bonus each.
+    inside: dict[etree._Element, bool] = {}
     for el in scores:
-        if any(a.tag in ("article", "main") for a in ancestors(el)) or el.tag == "article":
+        if el.tag == "article" or _inside_story(el, inside):
             scores[el] *= 1.25
-    return max(scores, key=scores.get)
+        if signals.STORY_BOX.search(_words(el)):
+            scores[el] *= 1.1
+    best = max(scores, key=scores.get)
+    return _with_siblings(best, scores[best], credited)
+
+
+def _inside_story(el: etree._Element, memo: dict[etree._Element, bool]) -> bool:
+    """True when an ancestor of el is an <article> or <main> (memo: per page)."""
+    path: list[etree._Element] = []
+    node = el.getparent()
+    found = False
+    while node is not None:
+        if node in memo:
+            found = memo[node]
+            break
+        path.append(node)
+        if node.tag in ("article", "main"):
+            found = True
+            break
+        node = node.getparent()
+    for a in path:
+        memo[a] = found or a.tag in ("article", "main")
+    return found
+
+
+# Marks the boxes beside a story's parts that are not part of it, once the container has
+# grown to hold the parts (blocks() and is_chrome() leave marked boxes out).
+SKIP = "data-syndicate-skip"
+
+
+def _with_siblings(
+    best: etree._Element, score: float, credited: list[tuple[etree._Element, float]]
+) -> etree._Element:
+    """The best box, or its parent when the story continues in the boxes beside it.
+
+    Page builders cut one story into blocks (Elementor widgets, Squarespace blocks, TYPO3
+    content elements, a <div> per paragraph group between ads): the boxes beside the best
+    one that score a fair share of it are parts of the same story. The parent then becomes
+    the container and the siblings that are not parts are marked SKIP. As readability does,
+    a part is a sibling scoring a fifth of the best one.
+    """
+    while best.tag == "p" or not any(isinstance(c.tag, str) for c in best):
+        parent = best.getparent()  # one paragraph is no container: its box is
+        if parent is None:
+            return best
+        best = parent
+    parent = best.getparent()
+    if parent is None or parent.tag in ("html",):
+        return best
+    share: dict[etree._Element, float] = {}
+    for box, points in credited:
+        node = box
+        while node is not None and node.getparent() is not parent:
+            node = node.getparent()
+        if node is not None and node is not best:
+            share[node] = share.get(node, 0) + points
+    threshold = max(5.0, score * 0.2)
+    parts = [c for c, points in share.items() if points >= threshold and not is_chrome(c)]
+    if not parts:
+        return best
+    for child in parent:
+        beside = isinstance(child.tag, str) and child is not best and child not in parts
+        if beside and (child.tag not in PARAGRAPHS or child.tag == "li"):
+            child.set(SKIP, "1")
+    return parent
 
 
 def blocks(container: etree._Element, title: str = ""):
@@ -476,10 +547,18 @@ def blocks(container: etree._Element, title: str = ""):
     A block that holds other blocks (a <li> of <p>s, a blockquote of <p>s) gives way to them.
     Run split_paragraphs on the container first, so loose text has blocks of its own.
     """
-    for el in container.iter(*PARAGRAPHS, "div"):
+    for el in container.iter(*PARAGRAPHS, "div", "tr"):
         if el is container:
             continue
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
+            continue
+        if el.tag == "tr":
+            # A row of a table is one line of text, its cells set apart; a row whose
+            # cells hold paragraphs gave way to them above.
+            cells = [text_of(c) for c in el if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            text = " | ".join(c for c in cells if c)
+            if text and not (is_chrome(el) or in_chrome(el, container)):
+                yield el, text
             continue
         # An ALSO READ line is often boxed as a promo or a related teaser ("inline-promo",
         # "related-story"): read it before such a box is put aside as furniture.
@@ -490,6 +569,6 @@ def blocks(container: etree._Element, title: str = ""):
         text = text_of(el)
         # The headline repeated in the body is a heading, unless the page wrote it as a <p>.
         headline = title and text == title and (el.tag != "p" or el.get(MADE))
-        if not text or AD_TEXT.match(text) or headline:
+        if not text or AD_TEXT.match(text) or headline or signals.is_boilerplate(text):
             continue
         yield el, text

@@ -16,8 +16,8 @@ import nh3
 from lxml import etree
 
 from syndicate.models import CrossLink, Image, Story
-from syndicate.sources import alsoread, body
-from syndicate.sources.html import ancestors, classes, parse, text_of
+from syndicate.sources import alsoread, body, combine, reader
+from syndicate.sources.html import STORY_ARTICLE, ancestors, classes, norm, parse, text_of
 from syndicate.sources.metadata import Declared, parse_date, parse_visible_date, read_declared
 from syndicate.urls import canonical_url, host_of, is_http
 
@@ -46,10 +46,12 @@ class SiteContext:
 
 @dataclass
 class Extraction:
-    """What a page turned out to be: an article with its story, or another kind of page."""
+    """What a page turned out to be: an article with its story, or another kind of page,
+    or an article whose story could not be read (failed)."""
 
     story: Story | None
-    reason: str = ""  # why it is not an article
+    reason: str = ""  # why it is not an article, or why it failed
+    failed: bool = False  # an article whose body was not found: reported, not stored
 
 
 def slugify(name: str) -> str:
@@ -64,30 +66,56 @@ def extract(
     """Read one fetched page; return its Story when it is an article."""
     doc = parse(html_text)
     d = read_declared(doc, url)
-    container = body.find_container(doc)
     title = _title(doc, d, site)
-    paragraphs, crosslinks, body_html = ([], [], "")
-    canonical = _canonical(doc, d, url, site)
-    if container is not None:
-        paragraphs, crosslinks, body_html = _body(container, title, canonical, site)
-    words = sum(len(p.split()) for p in paragraphs)
     if not title:
         return Extraction(None, "no title")
+    canonical = _canonical(doc, d, url, site)
+    # trafilatura's reading of the body, and where on the page it found it; our own
+    # container search when it found nothing.
+    reading = reader.read(doc, url)
+    container = combine.drop_furniture(reading, doc) if reading is not None else None
+    if container is None or container.tag in ("html", "head") or container.tag == "body":
+        container = body.find_container(doc)
+    own = _body(container, title, canonical, site) if container is not None else _NO_BODY
+    chosen = own
+    if reading is not None:
+        theirs = _body(reading, title, canonical, site)
+        # Both readings found the same story: ours also has its pictures and embeds.
+        if theirs.paragraphs and not combine.agree(own.paragraphs, theirs.paragraphs):
+            theirs.links = combine.place_links(
+                own.paragraphs, own.links, theirs.paragraphs, theirs.links
+            )
+            chosen = theirs
+    paragraphs, crosslinks = chosen.paragraphs, chosen.links
+    words = sum(_word_count(p) for p in paragraphs)
     # An article declares itself (JSON-LD, og:type), is marked up as one (an <article> with
     # its own h1, a schema.org articleBody), or reads like one: a long body with a byline,
     # a dated URL or a date from the sitemap.
-    marked = _story_markup(doc)
     dated_url = re.search(r"/(19|20)\d\d/", url) is not None
-    looks_like = (words >= 40 and marked) or (
-        words >= 80 and (published_hint is not None or _has_byline(doc) or dated_url)
+    # A dated address ("/2024/03/02/slug/") holding prose of its own is a short news item.
+    news_path = re.search(r"/(19|20)\d\d[/-](0?[1-9]|1[0-2])[/-]", url) is not None
+    looks_like = (words >= 40 and (news_path or _story_markup(doc))) or (
+        words >= 80 and (published_hint is not None or dated_url or _has_byline(doc))
     )
     declared = d.article
     if declared and d.json_ld and not d.ld_article:
         # SEO plugins (Yoast) set og:type=article on every page, /about/ and /contact/ too,
         # while their JSON-LD says WebPage: a story needs a date or article markup then.
         declared = bool(d.published or published_hint or dated_url or _story_markup(doc))
-    if not (declared or looks_like):
+    # A long body in the story's region reads as a story even without metadata (a blog
+    # theme with none); a page of linked headlines with their teasers is a listing.
+    long_read = (
+        words >= 150
+        and (reading is not None or _in_story_region(container))
+        and not _listing(container)
+    )
+    if not (declared or looks_like or long_read):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
+    if not paragraphs:
+        # Declared a story, yet no paragraph of it was found: a failure to report, never
+        # a story stored, put in feeds and mailed with an empty body.
+        why = "no container with paragraphs" if container is None else "only chrome in it"
+        return Extraction(None, f"no article body found ({why})", failed=True)
     published = (
         parse_date(d.published, site.tz)
         or published_hint
@@ -106,7 +134,7 @@ def extract(
         image=_image(doc, d, url, container),
         summary=d.description or _lede(doc, title) or (paragraphs[0] if paragraphs else None),
         body_text=paragraphs,
-        body_html=body_html,
+        body_html=chosen.html(),
         also_read=[c for c in crosslinks if c.href != canonical],
         language=(doc.get("lang") or "").split("-")[0] or None,
     )
@@ -122,7 +150,8 @@ def extract_fragment(
     content:encoded), where the whole fragment is the story."""
     doc = parse(f"<html><body><div>{html_text}</div></body></html>")
     container = doc.find(".//body/div")
-    return _body(container, "", canonical_url(page_url) or page_url, site)
+    found = _body(container, "", canonical_url(page_url) or page_url, site)
+    return found.paragraphs, found.links, found.html()
 
 
 def _title(doc: etree._Element, d: Declared, site: SiteContext) -> str:
@@ -137,7 +166,9 @@ def _title(doc: etree._Element, d: Declared, site: SiteContext) -> str:
     if h1s:
         return h1s[0]
     t = doc.find(".//title")
-    return _strip_site_name(text_of(t), site.name or d.site_name) if t is not None else ""
+    # <title> is invisible on the page, so text_of() reads nothing in it.
+    text = norm("".join(t.itertext())) if t is not None else ""
+    return _strip_site_name(text, site.name or d.site_name)
 
 
 def _strip_site_name(title: str, name: str) -> str:
@@ -163,9 +194,29 @@ def _canonical(doc: etree._Element, d: Declared, url: str, site: SiteContext) ->
     return canonical_url(url) or url
 
 
-def _body(
-    container: etree._Element, title: str, page_url: str, site: SiteContext
-) -> tuple[list[str], list[CrossLink], str]:
+@dataclass
+class BodyText:
+    """A reading of a story's body: its paragraphs, its ALSO READ entries, and the blocks
+    kept for the HTML, which is built only when this reading is the one chosen."""
+
+    paragraphs: list[str]
+    links: list[CrossLink]
+    container: etree._Element | None = None
+    kept: list[etree._Element] = field(default_factory=list)
+    page_url: str = ""
+    site: SiteContext | None = None
+
+    def html(self) -> str:
+        """The body as sanitized HTML (see _body_html)."""
+        if self.container is None or self.site is None:
+            return ""
+        return _body_html(self.container, self.kept, self.page_url, self.site)
+
+
+_NO_BODY = BodyText([], [])
+
+
+def _body(container: etree._Element, title: str, page_url: str, site: SiteContext) -> BodyText:
     paragraphs: list[str] = []
     kept: list[etree._Element] = []
     links: list[CrossLink] = []
@@ -191,7 +242,7 @@ def _body(
             if link.label and key not in seen:
                 seen.add(key)
                 links.append(link)
-    return paragraphs, links, _body_html(container, kept, page_url, site)
+    return BodyText(paragraphs, links, container, kept, page_url, site)
 
 
 def _crosslink(
@@ -347,7 +398,46 @@ def _story_markup(doc: etree._Element) -> bool:
     its own headline that is not a static page (WordPress classes those "type-page")."""
     if doc.xpath("//*[@itemprop='articleBody' or @property='articleBody']"):
         return True
-    return any("type-page" not in classes(a).split() for a in doc.xpath("//article[.//h1]"))
+    return any(
+        "type-page" not in classes(a).split()
+        for a in doc.iter("article")
+        if a.get(STORY_ARTICLE) is not None and a.find(".//h1") is not None
+    )
+
+
+def _in_story_region(container: etree._Element | None) -> bool:
+    """True when the body sits in an <article>, <main> or a box named like a story's."""
+    if container is None:
+        return False
+    return any(
+        el.tag in ("article", "main") or body.names_story_box(el)
+        for el in (container, *ancestors(container))
+    )
+
+
+# Chinese, Japanese and Korean text has no spaces between words: its characters count.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _word_count(text: str) -> int:
+    """Words in a text, about two CJK characters counting as one word."""
+    return max(len(text.split()), len(_CJK.findall(text)) // 2)
+
+
+def _listing(container: etree._Element | None) -> bool:
+    """True for a box of teasers: three or more headings that are links to elsewhere, one
+    for every three paragraphs or more (a story with a related box has far fewer)."""
+    if container is None:
+        return False
+    linked = 0
+    for h in container.iter("h2", "h3", "h4"):
+        anchors = [a for a in h.iter("a") if a.get("href")]
+        if anchors and " ".join(text_of(a) for a in anchors) == text_of(h):
+            linked += 1
+    if linked < 3:
+        return False
+    paragraphs = sum(1 for p in container.iter("p") if len(text_of(p)) >= 25)
+    return linked * 3 >= paragraphs
 
 
 def _has_byline(doc: etree._Element) -> bool:

@@ -377,6 +377,9 @@ class _Crawl:
         st.content_hash = digest
         if result.story is None:
             st.kind = "page"
+            if result.failed:
+                # An article with no body found: never stored empty, always told.
+                self._fail(page.final_url, result.reason, "not stored")
             return
         st.kind, st.canonical = "article", result.story.url
         self._store(result.story, depth)

@@ -1,0 +1,117 @@
+"""The story's body as trafilatura reads it, turned back into HTML blocks we walk ourselves.
+
+trafilatura finds the body's text better than our own container scoring on markup nobody
+here wrote (measured on the real-page corpus, see bench/extract.py and the note of issue
+13), but it returns text, not the story: no ALSO READ entries, no positions, no embeds. So
+it only chooses the blocks. Its XML (p, head, list/item, quote, table/row/cell, hi, ref,
+graphic) becomes ordinary HTML blocks in a <div>, which the extractor then reads exactly as
+it reads a container of the page: the ALSO READ lines become CrossLinks, furniture lines
+go, and body_html is built and sanitized by the same code.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+# trafilatura logs a warning for every page it finds too short or empty; the extractor
+# reports such pages itself, in one line.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+# trafilatura's own comparison with readability and jusText doubles its time for little: our
+# own reading of the page is the second opinion (extract._agree).
+FAST = True
+
+_BLOCK_TAGS = {"p": "p", "quote": "blockquote", "list": "ul", "item": "li", "table": "table"}
+_CELL_TAGS = {"row": "tr", "cell": "td"}
+_HEADS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
+_INLINE = {"#b": "strong", "#i": "em", "#u": "u", "#t": "code", "#sub": "sub", "#sup": "sup"}
+
+
+def read(doc: etree._Element, url: str) -> etree._Element | None:
+    """The story's body blocks as a <div>, or None when trafilatura finds no body.
+
+    doc is left as it was (trafilatura prunes the tree it reads, so it reads a copy).
+    Comments are left out: a reader's comment is not the story.
+    """
+    try:
+        found = trafilatura.bare_extraction(
+            copy.deepcopy(doc),
+            # Without the page's URL links stay as written: trafilatura resolves "../x/"
+            # against the site's root, the extractor resolves them as a browser does.
+            url=None,
+            fast=FAST,
+            include_comments=False,
+            include_links=True,
+            include_formatting=True,
+            # Pictures come with their captions, which are no body text (and read as page
+            # chrome on the real-page corpus); body_html takes pictures from the page.
+            include_images=False,
+            with_metadata=False,
+        )
+    except (ValueError, TypeError, etree.LxmlError, RecursionError):
+        return None  # a tree it cannot read; the extractor's own reading takes over
+    tree = getattr(found, "body", None)
+    if tree is None or not "".join(tree.itertext()).strip():
+        return None
+    box = lxml.html.Element("div")
+    for child in tree:
+        converted = _convert(child)
+        if converted is not None:
+            box.append(converted)
+    return box if len(box) else None
+
+
+def _convert(el: etree._Element) -> etree._Element | None:
+    """One trafilatura element as HTML (its children converted too)."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    rend = el.get("rend") or ""
+    if tag == "head":
+        out = lxml.html.Element(_HEADS.get(rend, "h3"))
+    elif tag in _BLOCK_TAGS:
+        out = lxml.html.Element("ol" if tag == "list" and rend == "ol" else _BLOCK_TAGS[tag])
+    elif tag in _CELL_TAGS:
+        out = lxml.html.Element("th" if el.get("role") == "head" else _CELL_TAGS[tag])
+    elif tag == "ref":
+        out = lxml.html.Element("a")
+        if el.get("target"):
+            out.set("href", el.get("target"))
+    elif tag == "hi":
+        out = lxml.html.Element(_INLINE.get(rend, "span"))
+    elif tag == "lb":
+        out = lxml.html.Element("br")
+    elif tag == "graphic":
+        if not el.get("src"):
+            return None
+        out = lxml.html.Element("img", {"src": el.get("src")})
+        if el.get("alt"):
+            out.set("alt", el.get("alt"))
+    elif tag == "code":
+        out = lxml.html.Element("pre")
+    else:
+        out = lxml.html.Element("span")
+    out.text = el.text
+    for child in el:
+        converted = _convert(child)
+        if converted is None:
+            _append_text(out, child.tail)
+            continue
+        out.append(converted)
+        converted.tail = child.tail
+    if tag in ("list", "table") and not len(out):
+        return None
+    return out
+
+
+def _append_text(el: etree._Element, text: str | None) -> None:
+    """Add text at the end of el's content (after its last child, if any)."""
+    if not text:
+        return
+    if len(el):
+        el[-1].tail = (el[-1].tail or "") + text
+    else:
+        el.text = (el.text or "") + text
