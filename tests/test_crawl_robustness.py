@@ -212,3 +212,24 @@ def test_a_malformed_site_url_is_a_config_error(tmp_path):
     proc = run_cli("gather", project=project, env={"SYNDICATE_SITE__URL": "http://[bad"})
     assert proc.returncode == 2
     assert "'site.url' must be an http:// or https:// address" in proc.stderr
+
+
+def test_an_article_without_a_body_is_one_failure_line_and_not_stored(tmp_path, tiny_site):
+    base, site = tiny_site
+    _plain_site(site)
+    # Declared an article, dated, headlined, and nothing in it but a share bar.
+    empty = (
+        b'<html><head><title>Second</title><meta property="og:type" content="article">'
+        b'<meta property="article:published_time" content="2024-05-01T10:00:00Z"></head>'
+        b"<body><article><h1>Second</h1><div class='share-bar'><a href='/s'>Share</a>"
+        b"</div></article></body></html>"
+    )
+    site.pages["/news/second-story-of-the-day/"] = (200, "text/html", empty, 0)
+    project = make_project(tmp_path, base)
+    proc = run_cli("gather", project=project, check=1)
+    lines = [x for x in proc.stderr.splitlines() if "no article body found" in x]
+    assert len(lines) == 1, proc.stderr
+    assert f"{base}/news/second-story-of-the-day/: no article body found (" in lines[0]
+    assert lines[0].endswith("not stored")
+    assert "1 new" in proc.stdout and "1 failed" in proc.stdout, proc.stdout
+    assert [s["title"] for s in stories_json(project)] == ["First"]

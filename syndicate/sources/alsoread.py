@@ -18,6 +18,7 @@ _PREFIX = signals.ALSO_READ_PHRASE
 # <a>…</a>"): accept them only with a separator right after them and a link.
 _WEAK = signals.ALSO_READ_WEAK_WORDS
 _MAX_LABEL = 300
+_SET_OFF = ("strong", "b", "em", "span", "div", "a", "h2", "h3", "h4", "h5", "h6", "p")
 
 
 @dataclass
@@ -44,6 +45,13 @@ def _label(text: str) -> bool:
     return bool(m) and not m.group("rest").strip()
 
 
+def _set_off(block: etree._Element) -> bool:
+    """True when the phrase stands alone in an element of its own: "<strong>Also
+    read</strong>", a kicker "<div class='cta'>Lea también</div>", "<h3><a>Lesen Sie
+    auch</a></h3>", an eyebrow "<h2>Related</h2>"."""
+    return any(_label(text_of(e)) for e in block.iterdescendants(*_SET_OFF))
+
+
 def _entries(block: etree._Element) -> list[AlsoReadLine]:
     """The linked entries of a block. A link may carry the phrase itself
     ("<a>ALSO READ: Title</a>"): its title is what follows the phrase; a link that is only
@@ -54,11 +62,19 @@ def _entries(block: etree._Element) -> list[AlsoReadLine]:
         if not href or not text or _label(text):
             continue
         m = _PREFIX.match(text)
-        # "<a>Related stories about the budget</a>" is a title; "<a>ALSO READ: …</a>" is not.
-        if m and (m.group("sep") or _titled(_phrase(m))):
+        # "<a>Related stories about the budget</a>" is a title; "<a>ALSO READ: …</a>" is not,
+        # nor is a "Related" eyebrow set in an element of its own inside the link.
+        if m and (m.group("sep") or _titled(_phrase(m)) or _set_off(a)):
             text = m.group("rest").strip()
         lines.append(AlsoReadLine(text, href))
     return lines
+
+
+def opens(text: str, strong: bool = False) -> bool:
+    """True when a text starts with an ALSO READ phrase (a quick test before match());
+    with strong, only a phrase that is never the start of a sentence ("Also read")."""
+    m = _PREFIX.match(text.strip())
+    return bool(m) and not (strong and _WEAK.match(_phrase(m)))
 
 
 def match(block: etree._Element) -> list[AlsoReadLine] | None:
@@ -75,17 +91,26 @@ def match(block: etree._Element) -> list[AlsoReadLine] | None:
         return None
     phrase = _phrase(m)
     weak = bool(_WEAK.match(phrase))
-    if weak and not m.group("sep"):
+    emphasized = _set_off(block)
+    # "Related" alone in an eyebrow of its own over one linked headline is a cross-link
+    # promo; otherwise a weak phrase needs its separator.
+    eyebrow = emphasized and phrase == "related"
+    if weak and not m.group("sep") and not eyebrow:
         return None
     rest = m.group("rest").strip()
     links = _entries(block)
-    emphasized = any(_label(text_of(e)) for e in block.iter("strong", "b", "em", "span"))
+    if eyebrow and not m.group("sep") and len(links) != 1:
+        return None
     marked = bool(
         m.group("sep") or emphasized or m.group("phrase").isupper() or block.tag.startswith("h")
     )
     if not rest:
         # The whole block is the phrase: a heading for a list, if it is styled as one.
         return [] if marked else None
+    if not links and not weak and rest.endswith((":", ">", "»", "→")) and len(text) <= 80:
+        # "Lesen Sie auch die folgenden Beiträge:", "Mehr zum Thema Gesundheit:", "LIRE
+        # AUSSI SUR REGARDS.FR >>": a heading for the list of links that follows.
+        return []
     if len(rest) > _MAX_LABEL * max(1, len(links)):
         return None
     if links:

@@ -90,10 +90,14 @@ _EMBED = signals.EMBED
 
 
 def is_embed(el: etree._Element) -> bool:
-    """True for a social-media embed blockquote."""
-    return el.tag == "blockquote" and (
-        bool(_EMBED.search(classes(el))) or el.get("data-instgrm-permalink") is not None
-    )
+    """True for a social-media embed blockquote. WordPress's "wp-embedded-content" is a
+    link to a post of the site itself (what it shows is the link), not someone's words."""
+    if el.tag != "blockquote":
+        return False
+    words = classes(el)
+    if "wp-embedded-content" in words:
+        return False
+    return bool(_EMBED.search(words)) or el.get("data-instgrm-permalink") is not None
 
 
 def _hidden(el: etree._Element) -> bool:
@@ -115,7 +119,17 @@ def is_chrome(el: etree._Element) -> bool:
         return True
     if _hidden(el) or is_embed(el):
         return True
-    return not is_region(el) and bool(CHROME.search(_words(el)))
+    if is_region(el):
+        return False
+    words = _words(el)
+    m = CHROME.search(words)
+    if m and el.tag in _SUBHEADS and signals.SUBHEADING.search(words):
+        # A section heading classed "subheadline": chrome only for another of its words.
+        m = CHROME.search(signals.SUBHEADING.sub(" ", words))
+    return bool(m)
+
+
+_SUBHEADS = frozenset("h2 h3 h4 h5 h6".split())
 
 
 def _hard_chrome(el: etree._Element) -> bool:
@@ -541,14 +555,96 @@ def _with_siblings(
     return parent
 
 
+# Boxes that may hold an ALSO READ line with its links set as a teaser (a headline, a
+# picture, a kicker) rather than as one paragraph.
+_BOXES = ("div", "aside", "section", "figure")
+
+
+def _also_read_box(el: etree._Element) -> bool:
+    """True for a box whose text opens with an ALSO READ phrase and that holds its links:
+    the phrase is looked for in its first words only, so big boxes cost nothing."""
+    if len(el) == 0 or not alsoread.opens(_first_text(el)):
+        return False
+    lines = alsoread.match(el)
+    if not lines or not any(line.href for line in lines):
+        return False
+    # A grid of teasers under "Lesen Sie auch:" or "Notas relacionadas" (a related-posts
+    # plugin: picture, title, excerpt for each) is furniture; an ALSO READ box names its
+    # stories and little else (one teaser may carry a short kicker).
+    extra = len(text_of(el)) - sum(len(line.title) for line in lines)
+    return extra <= (300 if len(lines) == 1 else 40 * len(lines))
+
+
+def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree._Element]:
+    """ALSO READ boxes set just after the story's container, beside it rather than in it
+    ("<div class='related-articles'>Lesen Sie auch: …</div>" after the text, a "SEE ALSO"
+    link under the tags). Only a strong phrase counts here ("Also read", "Lesen Sie
+    auch"), never a bare "Related" or "More": those head the widgets after a story."""
+    found: list[etree._Element] = []
+    node = container
+    for _ in range(levels):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        for sib in node.itersiblings():
+            if not isinstance(sib.tag, str) or _hard_chrome(sib) or _hidden(sib):
+                continue
+            first = _first_text(sib)
+            if alsoread.opens(first, strong=True) and _also_read_box(sib):
+                # A list of headlines, not a grid of teaser cards (pictures, <article>s,
+                # links that hold kicker, headline, excerpt and date).
+                lines = alsoread.match(sib) or []
+                cards = any(True for _ in sib.iter("article", "figure", "img", "picture"))
+                if not cards and all(line.href and len(line.title) <= 160 for line in lines):
+                    found.append(sib)
+        if found:
+            break
+        node = parent
+    return found
+
+
+_NO_TEXT = ("script", "style", "noscript", "template")
+
+
+def _first_text(el: etree._Element) -> str:
+    """The first visible words of an element, without reading the rest of it."""
+    walk = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walk:
+        if event == "start":
+            if not isinstance(node.tag, str) or node.tag in _NO_TEXT:
+                walk.skip_subtree()
+                continue
+            text = node.text
+        else:
+            text = node.tail if node is not el else None
+        if text and text.strip():
+            return text
+    return ""
+
+
 def blocks(container: etree._Element, title: str = ""):
     """Yield the container's paragraph elements in order, skipping chrome and nested wrappers.
 
     A block that holds other blocks (a <li> of <p>s, a blockquote of <p>s) gives way to them.
     Run split_paragraphs on the container first, so loose text has blocks of its own.
     """
-    for el in container.iter(*PARAGRAPHS, "div", "tr"):
+    boxed: etree._Element | None = None
+    for el in container.iter(*PARAGRAPHS, *_BOXES, "tr"):
         if el is container:
+            continue
+        if boxed is not None:
+            if any(a is boxed for a in el.iterancestors()):
+                continue  # inside an ALSO READ box already read whole
+            boxed = None
+        # (split_paragraphs may have made such a <div> a paragraph, and its parts too.)
+        if (el.tag in _BOXES or el.get(MADE)) and _also_read_box(el):
+            # A box of cross-links (an <aside> "Leggi anche:" with its teaser headline, a
+            # "Lesen Sie auch:" box of links): one ALSO READ block, read whole.
+            boxed = el
+            if not any(_hidden(x) for x in (el, *ancestors(el, container))):
+                yield el, text_of(el)
+            continue
+        if el.tag in _BOXES and el.tag != "div":
             continue
         if any(isinstance(c.tag, str) and c.tag in _NESTED for c in el.iterdescendants()):
             continue

@@ -16,7 +16,7 @@ from lxml import etree
 
 from syndicate.models import CrossLink
 from syndicate.sources import body
-from syndicate.sources.html import BLOCKS, ancestors, text_of
+from syndicate.sources.html import BLOCKS, STORY_ARTICLE, ancestors, norm, text_of
 
 # The blocks of a page a reading's paragraph is looked up among.
 _LEAVES = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "td", "th", "div", "span")
@@ -102,6 +102,19 @@ def _meta_line(block: etree._Element, text: str) -> bool:
     return authored or bool(body.META_LINE.match(text))
 
 
+def _teaser(article: etree._Element) -> bool:
+    """True for an <article> that is a teaser card: short, and its first heading is a
+    link to its story."""
+    h = next(article.iter("h1", "h2", "h3", "h4"), None)
+    if h is None or len("".join(article.itertext())) > 1000:
+        return False
+    anchors = [a for a in h.iter("a") if a.get("href")]
+    if anchors and norm(" ".join(text_of(a) for a in anchors)) == text_of(h):
+        return True
+    parent = h.getparent()
+    return parent is not None and parent.tag == "a" and bool(parent.get("href"))
+
+
 def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Element, int]) -> bool:
     """True when el is the story's metadata or sits in a furniture box smaller than half
     the story (sizes caches each box's text length)."""
@@ -110,6 +123,8 @@ def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Eleme
     for a in ancestors(el):
         if body.is_embed(a):
             return True  # a social post quoted whole: someone else's words
+        if a.tag == "article" and not a.get(STORY_ARTICLE) and _teaser(a):
+            return True  # another story's teaser card, set around this one
         if body.is_region(a):
             return False
         if body.is_furniture(a) or a.tag in ("figure", "figcaption"):
@@ -121,32 +136,74 @@ def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Eleme
     return False
 
 
-def agree(own: list[str], read: list[str]) -> bool:
-    """True when our own reading of a body holds the same story as trafilatura's, within
-    the region trafilatura found it in: one holds every paragraph of the other and little
-    more (a headline or byline it merged into a paragraph, loose text it missed)."""
-    if not own or not read:
+def choose(own: list[str], read: list[str]) -> bool:
+    """True when our own reading of the body is the one to keep, False for trafilatura's.
+
+    Ours is kept when trafilatura's holds every paragraph of it and little more: the same
+    story, and ours also has its pictures and embeds in place. Any paragraph of ours that
+    trafilatura left out is, on the real-page corpus, more often furniture than story, so
+    then its reading wins; unless it kept a navigation blob or a few paragraphs of a long
+    story where our container holds far more prose.
+    """
+    if not read:
+        return True
+    if not own:
         return False
     if _within(own, read, 0.1):
+        # Trafilatura's holds ours and a little more: ours, unless the little more is
+        # story prose ours lost (the lede before a paywall wrapper, a closing paragraph).
+        return _prose(_extra(read, own)) < 100
+    if _within(read, own, 0.1) and all(
+        _SENTENCE_END.search(x) and len(x) >= 60 for x in _extra(own, read)
+    ):
+        # Ours holds more, and what it adds reads as the story's prose (loose text between
+        # paragraphs that trafilatura lost), not as a line of furniture.
         return True
-    # Ours holds more: kept when what it adds reads as the story's prose (loose text
-    # between paragraphs), not as a line of furniture, which is what it is on most pages.
-    whole = " ".join(read)
-    extra = [x for x in own if x not in whole]
-    return _within(read, own, 0.1) and all(_PROSE.search(x) and len(x) >= 60 for x in extra)
+    return _prose(own) >= 1.5 * _prose(read) and _prose(own) >= 300
 
 
-# A sentence's end: what a paragraph of prose ends with.
-_PROSE = re.compile(r"[.!?…。][\"'”»)]*$")
+def _extra(large: list[str], small: list[str]) -> list[str]:
+    """The text of large that small does not hold: its paragraphs not in small, each
+    without the paragraphs of small it holds (one reading may merge what the other split)."""
+    whole = " ".join(small)
+    extra = []
+    for x in large:
+        if x in whole:
+            continue
+        for y in small:
+            if len(y) >= 20 and y in x:
+                x = x.replace(y, " ")
+        if x.strip():
+            extra.append(" ".join(x.split()))
+    return extra
+
+
+# The end of a sentence, inside a paragraph or at its end.
+_SENTENCE = re.compile(r"[.!?…。][\"'”»)]*(?:\s|$)")
+_SENTENCE_END = re.compile(r"[.!?…。][\"'”»)]*$")
+
+
+def _prose(paragraphs: list[str]) -> int:
+    """How much of a text reads as sentences: each paragraph counts its length, up to
+    about 200 characters a sentence; a navigation blob of 4,000 characters with a few
+    full stops in it counts nothing."""
+    total = 0
+    for text in paragraphs:
+        if len(text) < 40:
+            continue
+        sentences = len(_SENTENCE.findall(text))
+        if sentences and len(text) / sentences <= 500:  # else a blob of menu words
+            total += min(len(text), 200 * sentences)
+    return total
 
 
 def _within(small: list[str], large: list[str], share: float) -> bool:
-    """True when nearly every paragraph of small is in large, and large has at most
+    """True when every paragraph of small is in large, and large has at most
     share of its text (or 150 characters) more."""
     whole = " ".join(large)
     found = sum(len(x) for x in small if x in whole)
     total = sum(len(x) for x in small)
-    return found >= 0.95 * total and len(whole) - found <= max(share * len(whole), 150)
+    return found == total and len(whole) - found <= max(share * len(whole), 150)
 
 
 def place_links(

@@ -61,9 +61,16 @@ def slugify(name: str) -> str:
 
 
 def extract(
-    url: str, html_text: str, site: SiteContext, published_hint: datetime | None = None
+    url: str,
+    html_text: str,
+    site: SiteContext,
+    published_hint: datetime | None = None,
+    judge: bool = True,
 ) -> Extraction:
-    """Read one fetched page; return its Story when it is an article."""
+    """Read one fetched page; return its Story when it is an article.
+
+    With judge=False every page with a title and a body is read as a story, whether it is
+    an article or not (bench/extract.py measures the body reading alone that way)."""
     doc = parse(html_text)
     d = read_declared(doc, url)
     title = _title(doc, d, site)
@@ -81,11 +88,13 @@ def extract(
     if reading is not None:
         theirs = _body(reading, title, canonical, site)
         # Both readings found the same story: ours also has its pictures and embeds.
-        if theirs.paragraphs and not combine.agree(own.paragraphs, theirs.paragraphs):
+        if not combine.choose(own.paragraphs, theirs.paragraphs):
             theirs.links = combine.place_links(
                 own.paragraphs, own.links, theirs.paragraphs, theirs.links
             )
             chosen = theirs
+    if container is not None and chosen.paragraphs:
+        _add_trailing(chosen, container, canonical, site)
     paragraphs, crosslinks = chosen.paragraphs, chosen.links
     words = sum(_word_count(p) for p in paragraphs)
     # An article declares itself (JSON-LD, og:type), is marked up as one (an <article> with
@@ -109,12 +118,24 @@ def extract(
         and (reading is not None or _in_story_region(container))
         and not _listing(container)
     )
-    if not (declared or looks_like or long_read):
+    if not judge:
+        declared = True
+    if not (
+        declared or looks_like or long_read or _short_news(url, words, container, doc, title, site)
+    ):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
-    if not paragraphs:
-        # Declared a story, yet no paragraph of it was found: a failure to report, never
-        # a story stored, put in feeds and mailed with an empty body.
-        why = "no container with paragraphs" if container is None else "only chrome in it"
+    headline = _word_count(title) if any(title in p for p in paragraphs) else 0
+    if words - headline < _MIN_BODY_WORDS:
+        # Declared a story, yet no paragraph of it was found (or only its headline and a
+        # button's words): a failure to report, never a story stored, put in feeds and
+        # mailed with an empty body.
+        why = (
+            "no container with paragraphs"
+            if container is None
+            else "only chrome in it"
+            if not paragraphs
+            else f"only {words} words, the headline's among them"
+        )
         return Extraction(None, f"no article body found ({why})", failed=True)
     published = (
         parse_date(d.published, site.tz)
@@ -214,6 +235,7 @@ class BodyText:
 
 
 _NO_BODY = BodyText([], [])
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _body(container: etree._Element, title: str, page_url: str, site: SiteContext) -> BodyText:
@@ -227,8 +249,11 @@ def _body(container: etree._Element, title: str, page_url: str, site: SiteContex
         lines = alsoread.match(el)
         if lines is None and pending_list:
             # Under a bare "ALSO READ" heading: the blocks that are nothing but links.
+            # A heading that is a link is a teaser card's headline (a "Related" grid), not
+            # an entry: lists under the heading are paragraphs or items of links.
             anchors = [a for a in el.iter("a") if a.get("href") and text_of(a)]
-            if anchors and " ".join(text_of(a) for a in anchors) == text:
+            teaser = el.tag in _HEADINGS or any(x.tag in _HEADINGS for x in el.iter())
+            if anchors and not teaser and " ".join(text_of(a) for a in anchors) == text:
                 lines = [alsoread.AlsoReadLine(text_of(a), a.get("href")) for a in anchors]
         if lines is None:
             pending_list = False
@@ -243,6 +268,20 @@ def _body(container: etree._Element, title: str, page_url: str, site: SiteContex
                 seen.add(key)
                 links.append(link)
     return BodyText(paragraphs, links, container, kept, page_url, site)
+
+
+def _add_trailing(
+    found: BodyText, container: etree._Element, page_url: str, site: SiteContext
+) -> None:
+    """Add the ALSO READ boxes set just after the container, after the last paragraph."""
+    seen = {link.href or link.label.casefold() for link in found.links}
+    for box in body.trailing_also_read(container):
+        for line in alsoread.match(box) or []:
+            link = _crosslink(line, page_url, site, len(found.paragraphs))
+            key = link.href or link.label.casefold()
+            if link.label and key not in seen:
+                seen.add(key)
+                found.links.append(link)
 
 
 def _crosslink(
@@ -405,6 +444,37 @@ def _story_markup(doc: etree._Element) -> bool:
     )
 
 
+# Path words of a site's news and blog sections, in the languages of the sites we read.
+_NEWS_PATH = re.compile(
+    r"/(?:news|nachrichten|aktuell(?:es)?|meldungen?|artikel|article|story|stories|blog|"
+    r"posts?|presse?|press-releases?|noticias?|actualites?|notizie|nieuws|wiadomosci)"
+    r"(?:[/_.-]|$)",
+    re.I,
+)
+
+
+def _short_news(
+    url: str,
+    words: int,
+    container: etree._Element | None,
+    doc: etree._Element,
+    title: str,
+    site: SiteContext,
+) -> bool:
+    """A short story without article metadata: some prose under a news or blog path, or
+    with a date shown beside it. A page of linked teasers is still a listing."""
+    if words < 40 or container is None or _listing(container):
+        return False
+    if _NEWS_PATH.search(urlsplit(url).path):
+        return True
+    return words >= 60 and _visible_date(doc, container, title, site.tz) is not None
+
+
+# Fewer words than this besides the headline's are no story's body (a share button's
+# "Share", a "Read more" link): the shortest real news briefs hold two sentences.
+_MIN_BODY_WORDS = 10
+
+
 def _in_story_region(container: etree._Element | None) -> bool:
     """True when the body sits in an <article>, <main> or a box named like a story's."""
     if container is None:
@@ -555,15 +625,16 @@ def _same_image(a: str, b: str) -> bool:
 def _image(
     doc: etree._Element, d: Declared, url: str, container: etree._Element | None
 ) -> Image | None:
-    imgs = [
-        i
-        for i in doc.iter("img", "amp-img")
-        if image_src(i) and not body.in_chrome(i, container=container, keep=("figure",))
-    ]
+    def pictures():
+        # Judged one at a time, as far as they are needed (a page may have hundreds).
+        for i in doc.iter("img", "amp-img"):
+            if image_src(i) and not body.in_chrome(i, container=container, keep=("figure",)):
+                yield i
+
     src = _http_url(d.image, url)
     if src is None:
         # No declared image: the first large picture before or at the top of the body.
-        for i in imgs:
+        for i in pictures():
             w = i.get("width", "")
             hidden = "display:none" in (i.get("style") or "").replace(" ", "")
             in_figure = any(a.tag == "figure" for a in ancestors(i))
@@ -572,7 +643,9 @@ def _image(
                 break
     if src is None:
         return None
-    shown = next((i for i in imgs if _same_image(_http_url(image_src(i), url) or "", src)), None)
+    shown = next(
+        (i for i in pictures() if _same_image(_http_url(image_src(i), url) or "", src)), None
+    )
     caption = d.image_caption or (_caption(shown) if shown is not None else None)
     return Image(url=src, caption=caption or None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from html.parser import HTMLParser
 
 import lxml.html
 from lxml import etree
@@ -26,9 +27,20 @@ BLOCKS = frozenset(
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.I)
 
 
+# Characters that are never seen: a soft hyphen shows only where a line breaks, and the
+# zero-width space, word joiner and a BOM inside the text show not at all. Left in, they
+# split words for search, snippets and feed readers ("Ita\xadliens").
+_UNSEEN = re.compile("[\u00ad\u200b\u2060\ufeff]")
+
+
 def norm(text: str | None) -> str:
-    """Whitespace-normalise text the way readers see it (NBSP counts as a space)."""
-    return " ".join(text.split()) if text else ""
+    """Whitespace-normalise text the way readers see it (NBSP counts as a space, a soft
+    hyphen or a zero-width space as nothing)."""
+    if not text:
+        return ""
+    if _UNSEEN.search(text):  # rare; str.translate on every text costs a tenth of a read
+        text = _UNSEEN.sub("", text)
+    return " ".join(text.split())
 
 
 # Byte-order marks and the encodings they announce, longest first (UTF-32 LE starts
@@ -62,6 +74,9 @@ def decode(body: bytes, header_charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def parse(text: str) -> lxml.html.HtmlElement:
     """Parse a (possibly broken or truncated) HTML document into an lxml tree."""
     # Comments can be megabytes of padding; they carry nothing we read.
@@ -71,12 +86,94 @@ def parse(text: str) -> lxml.html.HtmlElement:
     # classes of their own that nothing here uses.
     parser.set_element_class_lookup(etree.ElementDefaultClassLookup(element=lxml.html.HtmlElement))
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    # Control characters and lone surrogates (a page in a broken encoding) are no text;
+    # lxml parses them but refuses them when the tree is edited.
+    text = _NOT_TEXT.sub("", text)
     try:
         doc = lxml.html.document_fromstring(text, parser=parser)
+        if any("Excessive depth" in e.message for e in parser.error_log):
+            # libxml2 stops reading at 256 open elements and drops the rest of the page
+            # (a story under 10,000 wrappers would be lost): read it again with the
+            # wrappers beyond a sane depth taken out, their contents kept.
+            doc = lxml.html.document_fromstring(flatten(text, MAX_DEPTH), parser=parser)
     except (etree.ParserError, ValueError):
         doc = lxml.html.document_fromstring("<html><body></body></html>")
     _mark_story_articles(doc)
     return doc
+
+
+# Deeper than any page a person reads, and well inside libxml2's 256 and Python's recursion
+# limit for the tree walks here.
+MAX_DEPTH = 180
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_RAW = frozenset(("script", "style"))
+_SHAPE = frozenset(
+    "article main p h1 h2 h3 h4 h5 h6 a ul ol li blockquote figure figcaption table tr td th "
+    "pre strong em b i time".split()
+)
+_SHAPE_ROOM = 40
+
+
+class _Flattener(HTMLParser):
+    """Re-write markup with the start and end tags beyond a depth left out."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(convert_charrefs=False)
+        self.depth, self.out, self.stack = depth, [], []  # stack: (tag, written)
+        self.written = 0  # how many of the open elements were written
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            self.out.append(self.get_starttag_text() or "")
+            return
+        # Beyond the depth only the tags that give text its shape are written (a
+        # paragraph, a heading, a link, an <article>), never the wrappers around them,
+        # and nothing at all beyond a hard limit.
+        open_ = self.written
+        written = (
+            open_ < self.depth
+            or (open_ < self.depth + _SHAPE_ROOM and tag in _SHAPE)
+            or tag in _RAW
+        )
+        if written:
+            self.out.append(self.get_starttag_text() or "")
+            self.written += 1
+        self.stack.append((tag, written))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not any(t == tag for t, _ in self.stack):
+            return  # a stray end tag: nothing to close
+        while self.stack:
+            open_tag, written = self.stack.pop()
+            if written:
+                self.out.append(f"</{open_tag}>")
+                self.written -= 1
+            if open_tag == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.out.append(f"&#{name};")
+
+    def handle_decl(self, decl: str) -> None:
+        self.out.append(f"<!{decl}>")
+
+
+def flatten(text: str, depth: int) -> str:
+    """The markup with every element nested deeper than depth unwrapped (its text and
+    children kept in place), so a parser with a depth limit reads all of it."""
+    flattener = _Flattener(depth)
+    flattener.feed(text)
+    flattener.close()
+    return "".join(flattener.out)
 
 
 # Set on a top-level <article> that holds a headline or a schema.org articleBody: the

@@ -53,6 +53,63 @@ def _dayfirst(text: str, tz: tzinfo) -> bool:
     return not name.startswith(("America/", "US/"))
 
 
+# Zone abbreviations pages write after a time, as offsets in seconds. Any other name
+# ("ZZ", an ambiguous "IST") is read as the site's own zone, like a time without one.
+_ZONES = {
+    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "WEST": 3600, "BST": 3600,
+    "CET": 3600, "CEST": 7200, "MEZ": 3600, "MESZ": 7200, "EET": 7200, "EEST": 10800,
+    "MSK": 10800, "EST": -18000, "EDT": -14400, "CST": -21600, "CDT": -18000,
+    "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
+}  # fmt: skip
+
+
+# Month names, one language (or spelling) a line, January to December.
+_MONTH_LINES = (
+    "jan feb mar apr may jun jul aug sep oct nov dec",
+    "january february march april may june july august september october november december",
+    "januar februar märz april mai juni juli august september oktober november dezember",
+    "jänner feber maerz apr mai jun jul aug sept okt nov dez",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "janv fevrier mars avr mai juin juil aout sept octobre novembre decembre",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "ene feb mar abr may jun jul ago sep oct nov dic",
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "gen feb mar apr mag giu lug ago set ott nov dic",
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "januari februari maart april mei juni juli augustus september oktober november december",
+    "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada"
+    " grudnia",
+    "styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad"
+    " grudzień",
+)
+
+
+class _Months(dateparser.parserinfo):
+    """dateutil's names of months and days, with those of the languages of the sites we
+    read: "4. März 2021" is 4 March, where dateutil alone reads "4 2021" as April."""
+
+    MONTHS = [
+        tuple(dict.fromkeys(names))
+        for names in zip(*(x.split() for x in _MONTH_LINES), strict=True)
+    ]
+    JUMP = [*dateparser.parserinfo.JUMP, "de", "del", "um", "le", "à", "alle", "ore", "r."]
+
+
+_MONTH_NAMES = _Months()
+
+
+def _zones(tz: tzinfo):
+    """dateutil's tzinfos for a page of a site in zone tz."""
+
+    def zone(name: str | None, offset: int | None) -> tzinfo | int:
+        # dateutil asks for every date, with neither a name nor an offset for most.
+        if offset is not None:
+            return offset
+        return _ZONES.get(name.upper(), tz) if name else tz
+
+    return zone
+
+
 def parse_date(value: str | None, tz: tzinfo) -> datetime | None:
     """Parse a declared date; a date written without an offset is read in the site's zone."""
     value = clean(value)
@@ -62,7 +119,9 @@ def parse_date(value: str | None, tz: tzinfo) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
-            dt = dateparser.parse(value, dayfirst=_dayfirst(value, tz))
+            dt = dateparser.parse(
+                value, _MONTH_NAMES, dayfirst=_dayfirst(value, tz), tzinfos=_zones(tz)
+            )
         except (ValueError, OverflowError):
             return None
     if dt is None:
@@ -79,7 +138,12 @@ def parse_visible_date(text: str, tz: tzinfo) -> datetime | None:
         return None
     try:
         dt = dateparser.parse(
-            text, fuzzy=True, default=datetime(2000, 1, 1), dayfirst=_dayfirst(text, tz)
+            text,
+            _MONTH_NAMES,
+            fuzzy=True,
+            default=datetime(2000, 1, 1),
+            dayfirst=_dayfirst(text, tz),
+            tzinfos=_zones(tz),
         )
     except (ValueError, OverflowError):
         return None

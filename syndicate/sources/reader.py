@@ -11,7 +11,6 @@ go, and body_html is built and sanitized by the same code.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import lxml.html
@@ -22,9 +21,11 @@ from lxml import etree
 # reports such pages itself, in one line.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
-# trafilatura's own comparison with readability and jusText doubles its time for little: our
-# own reading of the page is the second opinion (extract._agree).
-FAST = True
+# trafilatura's comparison of its reading with its readability and jusText fallbacks
+# doubles its time; it pays on pages where its own reading comes out short (a teaser
+# block, a few paragraphs of a long story), so it runs only there: a reading of fewer
+# characters than this is read again with the fallbacks.
+RECHECK_BELOW = 1000
 
 _BLOCK_TAGS = {"p": "p", "quote": "blockquote", "list": "ul", "item": "li", "table": "table"}
 _CELL_TAGS = {"row": "tr", "cell": "td"}
@@ -35,27 +36,13 @@ _INLINE = {"#b": "strong", "#i": "em", "#u": "u", "#t": "code", "#sub": "sub", "
 def read(doc: etree._Element, url: str) -> etree._Element | None:
     """The story's body blocks as a <div>, or None when trafilatura finds no body.
 
-    doc is left as it was (trafilatura prunes the tree it reads, so it reads a copy).
+    doc is left as it was (trafilatura prunes a copy of the tree it is given).
     Comments are left out: a reader's comment is not the story.
     """
-    try:
-        found = trafilatura.bare_extraction(
-            copy.deepcopy(doc),
-            # Without the page's URL links stay as written: trafilatura resolves "../x/"
-            # against the site's root, the extractor resolves them as a browser does.
-            url=None,
-            fast=FAST,
-            include_comments=False,
-            include_links=True,
-            include_formatting=True,
-            # Pictures come with their captions, which are no body text (and read as page
-            # chrome on the real-page corpus); body_html takes pictures from the page.
-            include_images=False,
-            with_metadata=False,
-        )
-    except (ValueError, TypeError, etree.LxmlError, RecursionError):
-        return None  # a tree it cannot read; the extractor's own reading takes over
-    tree = getattr(found, "body", None)
+    tree = _bare(doc, fast=True)
+    if tree is None or len("".join(tree.itertext())) < RECHECK_BELOW:
+        again = _bare(doc, fast=False)
+        tree = again if again is not None else tree
     if tree is None or not "".join(tree.itertext()).strip():
         return None
     box = lxml.html.Element("div")
@@ -64,6 +51,30 @@ def read(doc: etree._Element, url: str) -> etree._Element | None:
         if converted is not None:
             box.append(converted)
     return box if len(box) else None
+
+
+def _bare(doc: etree._Element, fast: bool) -> etree._Element | None:
+    """trafilatura's XML body of a page, or None."""
+    try:
+        found = trafilatura.bare_extraction(
+            doc,  # it reads a copy of a tree it is given (and prunes that)
+            # Without the page's URL links stay as written: trafilatura resolves "../x/"
+            # against the site's root, the extractor resolves them as a browser does.
+            url=None,
+            fast=fast,
+            include_comments=False,
+            include_links=True,
+            include_formatting=True,
+            # Pictures come with their captions, which are no body text (and read as page
+            # chrome on the real-page corpus); body_html takes pictures from the page.
+            include_images=False,
+            with_metadata=False,
+            # Any format but "python" spares the text rendering of its result we never read.
+            output_format="xml",
+        )
+    except (ValueError, TypeError, etree.LxmlError, RecursionError):
+        return None  # a tree it cannot read; the extractor's own reading takes over
+    return getattr(found, "body", None)
 
 
 def _convert(el: etree._Element) -> etree._Element | None:

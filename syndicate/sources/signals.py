@@ -53,6 +53,9 @@ STORY_META = _class_pattern(
     # The lede sits above the body on some sites and inside it on others; never body text.
     "|standfirst|dek|lede|subtitle|subheadline|kicker|excerpt"
 )
+# On a heading inside the body these words name a section's heading ("<h3
+# class='article-subheadline'>"), not the lede: headings are body text.
+SUBHEADING = _class_pattern("subtitle|subheadline|subheading|subhead")
 # Words of the boxes that hold the story: a bonus for a candidate body.
 STORY_BOX = _class_pattern(
     _words("article content entry post story body text prose main", prefix=True)
@@ -137,6 +140,7 @@ ALSO_READ_STRONG = (
     r"|también\s+te\s+puede\s+interesar|notas?\s+relacionadas?|noticias?\s+relacionadas?"
     r"|lire\s+aussi|à\s+lire\s+aussi|a\s+lire\s+aussi|voir\s+aussi|lisez\s+aussi"
     r"|vea\s+también|mira\s+también|lesen\s+sie\s+mehr|schon\s+gelesen"
+    r"|lea\s+más|lee\s+más|lea\s+aquí|lee\s+aquí|lea\s+además|nota\s+relacionada"
     r"|leia\s+também|veja\s+também|leggi\s+anche|czytaj\s+(?:też|także|również|więcej)"
     r"|dowiedz\s+się\s+więcej"
     r"|zobacz\s+(?:też|także|również)|lees\s+ook|ook\s+interessant|läs\s+också|les\s+også"
@@ -148,7 +152,7 @@ ALSO_READ_WEAK = (
 )
 ALSO_READ_PHRASE = re.compile(
     rf"^\W{{0,3}}(?P<phrase>{ALSO_READ_STRONG}|{ALSO_READ_WEAK})(?!\w)"
-    r"\s*(?P<sep>[-–—:|>»•~]+)?\s*(?P<rest>.*)$",
+    r"\s*(?P<sep>[-–—:|>»•~?]+)?\s*(?P<rest>.*)$",
     re.I | re.S,
 )
 ALSO_READ_WEAK_WORDS = re.compile(rf"^(?:{ALSO_READ_WEAK})$", re.I)
