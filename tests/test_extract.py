@@ -122,7 +122,13 @@ def test_static_pages_are_not_articles():
 
 def test_no_date_anywhere_is_null_not_now():
     page = PAGE.replace('<time datetime="2024-03-02T21:15:00">March 2, 2024</time>', "")
+    # An address with its day dates the story (midnight, the site's zone); one without
+    # any date leaves it undated rather than dated now.
     story = extract(URL, page, CTX).story
+    assert story is not None and story.published is not None
+    assert (story.published.date().isoformat(), story.published.hour) == ("2024-03-02", 0)
+    undated = "https://news.example/politics/council-votes-budget/"
+    story = extract(undated, page.replace("/politics/2024/03/02/", "/politics/"), CTX).story
     assert story is not None and story.published is None
 
 

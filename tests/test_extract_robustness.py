@@ -8,10 +8,12 @@ from syndicate.sources.extract import SiteContext, extract
 
 CTX = SiteContext(hosts={"news.example"}, tz=ZoneInfo("Asia/Kolkata"), name="Daily Example")
 URL = "https://news.example/world/2024/03/02/council-votes-budget/"
+URL_MONTH = "https://news.example/2024/03/council-votes-budget/"
 TITLE = "Council votes budget"
 P1 = "The city council passed a budget late on Friday, after six hours of debate in the hall."
 P2 = "Members voted seven to four, with two abstentions, ending weeks of talks over transit."
 P3 = "The transit authority will receive an extra forty million, the largest rise in a decade."
+BODY = f"<p>{P1}</p><p>{P2}</p><p>{P3}</p>"
 
 
 def page(body: str, head: str = "", body_attrs: str = "", og_type: str = "article") -> str:
@@ -265,7 +267,8 @@ def test_visible_date_comes_from_the_story_not_the_top_bar_or_sidebar():
 
 def test_a_top_bar_date_alone_is_no_date():
     html = page(f"{TICKER}<article><h1>{TITLE}</h1>{paras(P1, P2)}</article>{SIDEBAR}")
-    assert story(html).published is None
+    # (An address without a day: the one in URL would date the story, as it should.)
+    assert story(html, url=URL_MONTH).published is None
 
 
 def test_time_without_datetime_is_read_from_its_text():
@@ -452,3 +455,46 @@ def test_a_paragraph_holding_an_embed_is_one_paragraph():
     s = story(html, ctx=ctx)
     assert s.body_text == [f"{P1} {P2}", P3]
     assert '<iframe src="https://www.youtube.com/embed/x"></iframe>' in s.body_html
+
+
+# 5. Metadata read from the page when JSON-LD and meta tags say nothing.
+
+
+def test_a_visible_tag_list_gives_the_tags_but_a_sidebar_cloud_does_not():
+    tags = (
+        "<div class='post-tags'>Tags: <a href='/tag/budget/'>Budget</a>"
+        "<a href='/tag/transit/'>#Transit</a></div>"
+    )
+    cloud = "<aside class='widget'><div class='tags'><a href='/tag/x/'>Sport</a></div></aside>"
+    s = story(page(f"<article><h1>{TITLE}</h1>{BODY}{tags}</article>{cloud}"))
+    assert s.tags == ["Budget", "Transit"]
+    s = story(page(f"<article><h1>{TITLE}</h1>{BODY}</article>{cloud}"))
+    assert s.tags == []
+
+
+def test_the_date_in_the_address_when_the_page_shows_none():
+    s = story(page(f"<article><h1>{TITLE}</h1>{BODY}</article>"))
+    assert s.published is not None and s.published.date().isoformat() == "2024-03-02"
+    assert s.published.utcoffset() == CTX.tz.utcoffset(s.published.replace(tzinfo=None))
+    # A year and a month are no day: none is made up.
+    s = story(page(f"<article><h1>{TITLE}</h1>{BODY}</article>"), url=URL_MONTH)
+    assert s.published is None
+
+
+def test_a_visible_by_line_gives_the_author():
+    s = story(page(f"<article><h1>{TITLE}</h1><p>By Jane Roe | March 2</p>{BODY}</article>"))
+    assert s.author == "Jane Roe"
+    assert s.body_text == [P1, P2, P3]
+    s = story(
+        page(f"<article><h1>{TITLE}</h1>{paras('By clicking here you agree.')}{BODY}</article>")
+    )
+    assert s.author is None
+
+
+def test_the_section_from_the_breadcrumbs():
+    crumbs = (
+        "<nav class='breadcrumbs'><a href='/'>Home</a> › <a href='/world/'>World</a> › "
+        f"<a href='{URL}'>{TITLE}</a></nav>"
+    )
+    s = story(page(f"{crumbs}<article><h1>{TITLE}</h1>{BODY}</article>"), url=URL_MONTH)
+    assert (s.section, s.section_name) == ("world", "World")

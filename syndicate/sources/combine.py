@@ -102,11 +102,11 @@ def _meta_line(block: etree._Element, text: str) -> bool:
     return authored or bool(body.META_LINE.match(text))
 
 
-def _teaser(article: etree._Element) -> bool:
-    """True for an <article> that is a teaser card: short, and its first heading is a
-    link to its story."""
+def _teaser(article: etree._Element, sizes: dict[etree._Element, int]) -> bool:
+    """True for an <article> that is a teaser card: short, its first heading a link to
+    its story."""
     h = next(article.iter("h1", "h2", "h3", "h4"), None)
-    if h is None or len("".join(article.itertext())) > 1000:
+    if h is None or _size(article, sizes) > 1000:
         return False
     anchors = [a for a in h.iter("a") if a.get("href")]
     if anchors and norm(" ".join(text_of(a) for a in anchors)) == text_of(h):
@@ -123,17 +123,23 @@ def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Eleme
     for a in ancestors(el):
         if body.is_embed(a):
             return True  # a social post quoted whole: someone else's words
-        if a.tag == "article" and not a.get(STORY_ARTICLE) and _teaser(a):
+        if a.tag == "article" and not a.get(STORY_ARTICLE) and _teaser(a, sizes):
             return True  # another story's teaser card, set around this one
         if body.is_region(a):
             return False
-        if body.is_furniture(a) or a.tag in ("figure", "figcaption"):
-            size = sizes.get(a)
-            if size is None:
-                size = sizes[a] = len("".join(a.itertext()))
-            if size < story / 2:
-                return True
+        if (body.is_furniture(a) or a.tag in ("figure", "figcaption")) and (
+            _size(a, sizes) < story / 2
+        ):
+            return True
     return False
+
+
+def _size(box: etree._Element, sizes: dict[etree._Element, int]) -> int:
+    """The length of a box's text, read once per box."""
+    size = sizes.get(box)
+    if size is None:
+        size = sizes[box] = len("".join(box.itertext()))
+    return size
 
 
 def choose(own: list[str], read: list[str]) -> bool:

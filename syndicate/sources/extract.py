@@ -141,6 +141,7 @@ def extract(
         parse_date(d.published, site.tz)
         or published_hint
         or _visible_date(doc, container, title, site.tz)
+        or _url_date(url, site.tz)
     )
     section, section_name = _section(doc, d, url)
     story = Story(
@@ -148,10 +149,10 @@ def extract(
         title=title,
         published=published,
         modified=parse_date(d.modified, site.tz),
-        author=", ".join(dict.fromkeys(d.authors)) or _byline(doc),
+        author=", ".join(dict.fromkeys(d.authors)) or _byline(doc, container),
         section=section,
         section_name=section_name,
-        tags=list(dict.fromkeys(d.tags or _tag_links(doc))),
+        tags=list(dict.fromkeys(d.tags or _tag_links(doc, container))),
         image=_image(doc, d, url, container),
         summary=d.description or _lede(doc, title) or (paragraphs[0] if paragraphs else None),
         body_text=paragraphs,
@@ -520,8 +521,9 @@ def _has_byline(doc: etree._Element) -> bool:
     )
 
 
-def _byline(doc: etree._Element) -> str | None:
-    """The author's name from the visible byline."""
+def _byline(doc: etree._Element, container: etree._Element | None = None) -> str | None:
+    """The author's name from the visible byline: an author link, a box classed as a
+    byline, else a short "By Jane Roe" line in the story's box."""
     for a in doc.xpath(
         './/a[contains(concat(" ", @rel, " "), " author ")] | .//a[contains(@href, "/author/")]'
     ):
@@ -535,7 +537,29 @@ def _byline(doc: etree._Element) -> str | None:
         text = re.split(r"\s+(?:in|on|\||·|-|—)\s+", text)[0].strip()
         if 0 < len(text) < 80:
             return text
+    story = _story_box(doc, container)
+    for el in story.iter("p", "div", "span", "address", "li") if story is not None else ():
+        # The word "By" opens the element's own text: a quick test before reading it.
+        opening = " ".join((el.text or "")[:24].split()).lower() + " "
+        if not opening.startswith(_BY_WORDS) or len(el) > 3:
+            continue
+        if body.in_chrome(el, furniture=True):
+            continue
+        m = _BY_LINE.match(text_of(el))
+        if m:
+            return m.group("name")
     return None
+
+
+# "By Jane Roe", "Von Max Muster und Erika Mustermann", "Por Ana Díaz": a name of one to
+# four capitalised words (or two such names), and nothing else on the line but a date.
+_NAME = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|van|von|de|da|del|der|la|le)){0,3}"
+_BY_WORDS = ("by ", "von ", "por ", "par ", "di ", "door ", "av ", "autor", "author")
+_BY_LINE = re.compile(
+    rf"^(?i:by|von|por|par|di|door|av|autor(?:in)?:|author:)\s+"
+    rf"(?P<name>{_NAME}(?:(?:\s*,|\s+(?:and|und|y|et|e|en|i))\s+{_NAME})?)"
+    r"\s*(?:[|·,–—-].{0,40})?$",
+)
 
 
 def _category_links(doc: etree._Element) -> list[etree._Element]:
@@ -567,12 +591,67 @@ def _section(doc: etree._Element, d: Declared, url: str) -> tuple[str | None, st
     return (parts[0], parts[0].replace("-", " ").title()) if parts else (None, None)
 
 
-def _tag_links(doc: etree._Element) -> list[str]:
-    return [
+def _tag_links(doc: etree._Element, container: etree._Element | None) -> list[str]:
+    """The story's visible tags: links marked rel="tag", else the links of a tag list
+    ("post-tags", "article-tags", "Schlagworte") beside the story, never a sidebar's
+    tag cloud."""
+    tags = [
         text_of(a)
         for a in doc.xpath('.//a[contains(concat(" ", @rel, " "), " tag ")]')
         if "category" not in (a.get("rel") or "") and text_of(a)
     ]
+    if tags:
+        return tags
+    story = _story_box(doc, container)
+    if story is None:
+        return []
+    for box in story.iter():
+        if not isinstance(box.tag, str) or not _TAG_LIST.search(classes(box)):
+            continue
+        if body.is_furniture(box) or body.in_chrome(box, furniture=True):
+            continue
+        names = [text_of(a) for a in box.iter("a") if a.get("href") and text_of(a)]
+        names = [n.lstrip("#") for n in names if len(n) <= 60]
+        if 0 < len(names) <= 40:
+            return names
+    return []
+
+
+# Class and id words of a story's tag list.
+_TAG_LIST = re.compile(
+    r"(?:^|[\s_-])(?:tags|tag-?list|tag-?links|post-?tags|entry-?tags|article-?tags|"
+    r"story-?tags|keywords|schlagworte|schlagwoerter|etiquetas|topics-list)(?=$|[\s_-])"
+)
+
+
+def _story_box(doc: etree._Element, container: etree._Element | None) -> etree._Element | None:
+    """The box around the story's text and its furniture: its <article>, else <main>,
+    else the container's parent."""
+    if container is None:
+        return None
+    article = next(container.iterancestors("article", "main"), None)
+    if container.tag in ("article", "main"):
+        article = container
+    if article is not None:
+        return article
+    parent = container.getparent()
+    return parent if parent is not None and parent.tag not in ("body", "html") else container
+
+
+# A date in a story's address: /2024/03/02/, /2024-03-02-, /20240302/.
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)([/-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
+
+
+def _url_date(url: str, tz: tzinfo) -> datetime | None:
+    """The day a story's address gives, at midnight in the site's zone; a year and month
+    alone ("/2024/03/") give no day, and none is made up."""
+    m = _URL_DATE.search(urlsplit(url).path)
+    if not m:
+        return None
+    try:
+        return datetime(int(m.group(1)), int(m.group(3)), int(m.group(4)), tzinfo=tz)
+    except ValueError:
+        return None  # 2024/02/30
 
 
 # Where lazy-loading scripts keep a picture's real address while src holds a placeholder.
