@@ -240,6 +240,18 @@ def test_static_page_with_og_type_article_and_a_webpage_graph_is_not_a_story():
         assert result.story is None, body_html
 
 
+def test_an_undated_post_of_some_length_is_a_story_but_a_sites_own_page_is_not():
+    # No metadata at all, no date: a blog theme's post of about a hundred words.
+    post = paras(P1, P2, P3, P1.replace("city", "county"), P2.replace("Members", "Aldermen"), P3)
+    html = page(f"<main><h1>{TITLE}</h1><div class='entry-content'>{post}</div></main>", og_type="")
+    assert story(html, url="https://news.example/council-votes-budget/").body_text[0] == P1
+    long_about = post + post
+    for path in ("/about-us/", "/impressum/", "/kontakt.html"):
+        html = page(f"<main><h1>About</h1><div class='entry-content'>{long_about}</div></main>")
+        result = extract("https://news.example" + path, html.replace("article", "website"), CTX)
+        assert result.story is None, path
+
+
 def test_a_post_with_a_webpage_graph_and_a_date_is_a_story():
     date = '<meta property="article:published_time" content="2024-03-02T10:00:00+00:00">'
     html = page(f"<h1>{TITLE}</h1><div>{paras(P1, P2)}</div>", head=YOAST_GRAPH + date)

@@ -663,6 +663,10 @@ def blocks(container: etree._Element, title: str = ""):
         ):
             continue
         text = text_of(el)
+        if el.tag == "div" and text:
+            # A <div> that only wraps a picture: its caption is no paragraph.
+            for fig in el.iter("figure", "figcaption"):
+                text = norm(text.replace(text_of(fig), " ", 1))
         # The headline repeated in the body is a heading, unless the page wrote it as a <p>.
         headline = title and text == title and (el.tag != "p" or el.get(MADE))
         if not text or AD_TEXT.match(text) or headline or signals.is_boilerplate(text):

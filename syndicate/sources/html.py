@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 import lxml.html
@@ -38,8 +39,13 @@ def norm(text: str | None) -> str:
     hyphen or a zero-width space as nothing)."""
     if not text:
         return ""
-    if _UNSEEN.search(text):  # rare; str.translate on every text costs a tenth of a read
-        text = _UNSEEN.sub("", text)
+    if not text.isascii():
+        if _UNSEEN.search(text):  # rare; str.translate on every text costs a tenth of a read
+            text = _UNSEEN.sub("", text)
+        # One spelling of each letter (a page written in decomposed Bengali or accents
+        # matches searches and snippets in the composed form everyone types).
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
 
 
