@@ -21,6 +21,7 @@ from syndicate.sources.html import BLOCKS, STORY_ARTICLE, ancestors, norm, text_
 # The blocks of a page a reading's paragraph is looked up among.
 _LEAVES = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "td", "th", "div", "span")
 _READ_BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote")
+_START = 12
 
 
 def drop_furniture(reading: etree._Element, doc: etree._Element) -> etree._Element | None:
@@ -41,15 +42,23 @@ def drop_furniture(reading: etree._Element, doc: etree._Element) -> etree._Eleme
             wanted.setdefault(text, [])
     if not wanted:
         return None
+    # The first characters of each wanted paragraph: most elements of a page start with
+    # none of them and are passed over without reading their whole text.
+    starts = {text[:_START] for text in wanted}
     for el in doc.iter(_LEAVES):
         # A block holding other blocks is no paragraph's copy (and reading all of its
         # text for each such wrapper would cost the square of the page).
-        if ((el.text and el.text.strip()) or len(el) == 0) and not any(
+        first = el.text
+        if not ((first and first.strip()) or len(el) == 0) or any(
             isinstance(c.tag, str) and c.tag in BLOCKS for c in el
         ):
-            text = text_of(el)
-            if text in wanted:
-                wanted[text].append(el)
+            continue
+        opening = norm(first)[:_START] if first else ""
+        if len(opening) == _START and opening not in starts:
+            continue
+        text = text_of(el)
+        if text in wanted:
+            wanted[text].append(el)
     story = len(" ".join(wanted))
     sizes: dict[etree._Element, int] = {}
     furniture = {
