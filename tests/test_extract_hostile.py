@@ -87,3 +87,48 @@ def test_a_declared_article_without_a_body_fails_and_says_so():
     result = extract(URL, html, CTX)
     assert result.story is None and result.failed
     assert result.reason.startswith("no article body found (")
+
+
+def _deep(inner: str) -> str:
+    return page("<div>" * 300 + inner + "</div>" * 300)
+
+
+def test_deep_pages_with_odd_markup_keep_their_text():
+    # Marked sections, entities without ';', unclosed paragraphs, and 20,000 '<' that no
+    # '>' closes (Python's HTMLParser alone rescans the page for each: half a minute).
+    odd = (
+        f"<article><h1>{TITLE}</h1><p>AT&T and a&b &amp; c <![if !IE]> d</p>"
+        + "".join(
+            f"<p>Paragraph number {i} of a story with unclosed paragraphs." for i in range(50)
+        )
+        + "</article>"
+        + "<a " * 20_000
+    )
+    s = story(_deep(odd))
+    assert s.body_text[0] == "AT&T and a&b & c d"
+    assert len(s.body_text) == 51 and s.body_text[-1].startswith("Paragraph number 49 ")
+
+
+def test_deep_wrappers_of_inline_or_list_tags_leave_the_headline_apart():
+    for wrapper in ("<b>", "<blockquote>", "<ul><li>", "<table><tr><td>"):
+        s = story(page(wrapper * 300 + f"<article><h1>{TITLE}</h1>{BODY}</article>"))
+        assert s.body_text == [P1, P2, P3], wrapper
+
+
+def test_dates_that_name_no_whole_day_or_no_clock_are_no_dates():
+    from zoneinfo import ZoneInfo
+
+    from syndicate.sources.metadata import parse_date, parse_visible_date
+
+    tz = ZoneInfo("Europe/Berlin")
+    for value in ("Tuesday", "2024", "10:30", "März 2021", "2024-03-02T10:00:00+25:00"):
+        assert parse_date(value, tz) is None and parse_visible_date(value, tz) is None, value
+    assert parse_visible_date("Updated 3 hours ago · 2024", tz) is None
+    when = parse_date("March 4, 2021 10:00 GMT+3", tz)
+    assert when is not None and when.utcoffset().total_seconds() == 3 * 3600
+    assert parse_visible_date("4. März 2021", tz).date().isoformat() == "2021-03-04"
+
+
+def test_a_day_to_come_in_the_address_is_no_publication_date():
+    html = page(f"<article><h1>{TITLE}</h1>{BODY}</article>")
+    assert story(html, url="https://news.example/report/2090-10-10/outlook/").published is None

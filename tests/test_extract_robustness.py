@@ -510,3 +510,33 @@ def test_the_section_from_the_breadcrumbs():
     )
     s = story(page(f"{crumbs}<article><h1>{TITLE}</h1>{BODY}</article>"), url=URL_MONTH)
     assert (s.section, s.section_name) == ("world", "World")
+
+
+def test_a_sentence_opening_with_by_is_no_byline_and_sidebar_tags_are_no_tags():
+    line = "<p>By Friday, the vote was final and the budget passed.</p>"
+    cloud = "<aside><a rel='tag' href='/tag/sport/'>Sport</a></aside>"
+    s = story(page(f"<article><h1>{TITLE}</h1>{line}{BODY}</article>{cloud}"))
+    assert s.author is None and s.tags == []
+
+
+def test_a_related_grid_under_an_also_read_heading_is_furniture():
+    cards = "".join(
+        f"<div class='card'><img src='/i{i}.jpg'><h4><a href='/world/2024/03/0{i}/s{i}/'>Other "
+        f"story {i}</a></h4><p>An excerpt of the other story number {i}, two lines long at "
+        "least so that it reads as a teaser.</p></div>"
+        for i in range(1, 4)
+    )
+    grid = f"<div class='more'><h3>Lesen Sie auch:</h3>{cards}</div>"
+    s = story(page(f"<article><h1>{TITLE}</h1>{BODY}{grid}</article>"))
+    assert s.body_text == [P1, P2, P3]
+    assert not [c for c in s.also_read if c.label.startswith("Other story")]
+
+
+def test_an_icon_before_the_phrase_does_not_hide_an_also_read_box():
+    box = (
+        "<aside class='inline-box'><svg><title>Arrow icon</title></svg><span>Also read:</span>"
+        " <a href='/world/2024/03/01/earlier-vote/'>An earlier vote</a></aside>"
+    )
+    s = story(page(f"<article><h1>{TITLE}</h1><p>{P1}</p>{box}<p>{P2}</p></article>"))
+    assert [c.label for c in s.also_read] == ["An earlier vote"]
+    assert s.body_text == [P1, P2]

@@ -13,6 +13,7 @@ from lxml import etree
 from syndicate.sources import alsoread, signals
 from syndicate.sources.html import (
     BLOCKS,
+    INVISIBLE,
     STORY_ARTICLE,
     ancestors,
     classes,
@@ -275,7 +276,7 @@ def _link_chars(run: list[Piece]) -> int:
     )
 
 
-META_LINE = _META_LINE = signals.META_LINE
+META_LINE = signals.META_LINE
 
 
 def _readable(run: list[Piece]) -> bool:
@@ -293,7 +294,7 @@ def _readable(run: list[Piece]) -> bool:
         if not isinstance(piece, str)
         for a in piece.iter("a")
     )
-    return not (len(text) <= 80 and (authored or _META_LINE.match(text)))
+    return not (len(text) <= 80 and (authored or META_LINE.match(text)))
 
 
 def split_paragraphs(container: etree._Element) -> None:
@@ -560,19 +561,39 @@ def _with_siblings(
 _BOXES = ("div", "aside", "section", "figure")
 
 
-def _also_read_box(el: etree._Element) -> bool:
-    """True for a box whose text opens with an ALSO READ phrase and that holds its links:
-    the phrase is looked for in its first words only, so big boxes cost nothing."""
+def _also_read_box(el: etree._Element) -> str | None:
+    """ "box" for a box whose text opens with an ALSO READ phrase and that holds its links,
+    "grid" for a related-posts grid under such a phrase, else None. The phrase is looked
+    for in the box's first words only, so big boxes cost nothing."""
     if len(el) == 0 or not alsoread.opens(_first_text(el)):
-        return False
+        return None
     lines = alsoread.match(el)
     if not lines or not any(line.href for line in lines):
-        return False
+        return None
     # A grid of teasers under "Lesen Sie auch:" or "Notas relacionadas" (a related-posts
     # plugin: picture, title, excerpt for each) is furniture; an ALSO READ box names its
     # stories and little else (one teaser may carry a short kicker).
-    extra = len(text_of(el)) - sum(len(line.title) for line in lines)
-    return extra <= (300 if len(lines) == 1 else 40 * len(lines))
+    text = text_of(el)
+    extra = len(text) - sum(len(line.title) for line in lines)
+    if extra <= (300 if len(lines) == 1 else 40 * len(lines)):
+        return "box"
+    cards = sum(1 for h in el.iter("h2", "h3", "h4", "h5") if _linked_heading(h))
+    return "grid" if cards >= 2 and len(text) <= 4000 else None
+
+
+def related_grid(el: etree._Element) -> bool:
+    """True for a grid of teaser cards under an ALSO READ phrase ("Lesen Sie auch:" over
+    pictures, headlines and excerpts of other stories): furniture, not cross-links."""
+    return _also_read_box(el) == "grid"
+
+
+def _linked_heading(h: etree._Element) -> bool:
+    """True for a heading that is a link (a teaser card's headline)."""
+    parent = h.getparent()
+    if parent is not None and parent.tag == "a" and parent.get("href"):
+        return True
+    anchors = [a for a in h.iter("a") if a.get("href")]
+    return bool(anchors) and norm(" ".join(text_of(a) for a in anchors)) == text_of(h)
 
 
 def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree._Element]:
@@ -590,7 +611,7 @@ def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree
             if not isinstance(sib.tag, str) or _hard_chrome(sib) or _hidden(sib):
                 continue
             first = _first_text(sib)
-            if alsoread.opens(first, strong=True) and _also_read_box(sib):
+            if alsoread.opens(first, strong=True) and _also_read_box(sib) == "box":
                 # A list of headlines, not a grid of teaser cards (pictures, <article>s,
                 # links that hold kicker, headline, excerpt and date).
                 lines = alsoread.match(sib) or []
@@ -603,15 +624,12 @@ def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree
     return found
 
 
-_NO_TEXT = ("script", "style", "noscript", "template")
-
-
 def _first_text(el: etree._Element) -> str:
     """The first visible words of an element, without reading the rest of it."""
     walk = etree.iterwalk(el, events=("start", "end"))
     for event, node in walk:
         if event == "start":
-            if not isinstance(node.tag, str) or node.tag in _NO_TEXT:
+            if not isinstance(node.tag, str) or node.tag in INVISIBLE:
                 walk.skip_subtree()
                 continue
             text = node.text
@@ -637,11 +655,13 @@ def blocks(container: etree._Element, title: str = ""):
                 continue  # inside an ALSO READ box already read whole
             boxed = None
         # (split_paragraphs may have made such a <div> a paragraph, and its parts too.)
-        if (el.tag in _BOXES or el.get(MADE)) and _also_read_box(el):
+        kind = _also_read_box(el) if el.tag in _BOXES or el.get(MADE) else None
+        if kind:
             # A box of cross-links (an <aside> "Leggi anche:" with its teaser headline, a
-            # "Lesen Sie auch:" box of links): one ALSO READ block, read whole.
+            # "Lesen Sie auch:" box of links): one ALSO READ block, read whole. A grid of
+            # teaser cards under the same words is furniture, passed over whole.
             boxed = el
-            if not any(_hidden(x) for x in (el, *ancestors(el, container))):
+            if kind == "box" and not any(_hidden(x) for x in (el, *ancestors(el, container))):
                 yield el, text_of(el)
             continue
         if el.tag in _BOXES and el.tag != "div":

@@ -61,10 +61,11 @@ def drop_furniture(reading: etree._Element, doc: etree._Element) -> etree._Eleme
             wanted[text].append(el)
     story = len(" ".join(wanted))
     sizes: dict[etree._Element, int] = {}
+    grids: dict[etree._Element, bool] = {}
     furniture = {
         text
         for text, copies in wanted.items()
-        if copies and all(_is_furniture_block(el, story, sizes) for el in copies)
+        if copies and all(_is_furniture_block(el, story, sizes, grids) for el in copies)
     }
     kept: list[tuple[etree._Element, int]] = []
     for block in list(reading.iter(_READ_BLOCKS)):
@@ -124,9 +125,14 @@ def _teaser(article: etree._Element, sizes: dict[etree._Element, int]) -> bool:
     return parent is not None and parent.tag == "a" and bool(parent.get("href"))
 
 
-def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Element, int]) -> bool:
+def _is_furniture_block(
+    el: etree._Element,
+    story: int,
+    sizes: dict[etree._Element, int],
+    grids: dict[etree._Element, bool],
+) -> bool:
     """True when el is the story's metadata or sits in a furniture box smaller than half
-    the story (sizes caches each box's text length)."""
+    the story (sizes caches each box's text length, grids whether it is a related grid)."""
     if body.is_chrome(el) and el.tag not in ("div", "span", "td", "th"):
         return True
     for a in ancestors(el):
@@ -134,6 +140,8 @@ def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Eleme
             return True  # a social post quoted whole: someone else's words
         if a.tag == "article" and not a.get(STORY_ARTICLE) and _teaser(a, sizes):
             return True  # another story's teaser card, set around this one
+        if a.tag in ("div", "section", "aside") and _grid(a, grids):
+            return True  # a "Lesen Sie auch:" grid of teaser cards
         if body.is_region(a):
             return False
         if (body.is_furniture(a) or a.tag in ("figure", "figcaption")) and (
@@ -141,6 +149,14 @@ def _is_furniture_block(el: etree._Element, story: int, sizes: dict[etree._Eleme
         ):
             return True
     return False
+
+
+def _grid(box: etree._Element, grids: dict[etree._Element, bool]) -> bool:
+    """body.related_grid, judged once per box."""
+    found = grids.get(box)
+    if found is None:
+        found = grids[box] = body.related_grid(box)
+    return found
 
 
 def _size(box: etree._Element, sizes: dict[etree._Element, int]) -> int:

@@ -9,14 +9,14 @@ import copy
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 import nh3
 from lxml import etree
 
 from syndicate.models import CrossLink, Image, Story
-from syndicate.sources import alsoread, body, combine, reader
+from syndicate.sources import alsoread, body, combine, reader, signals
 from syndicate.sources.html import STORY_ARTICLE, ancestors, classes, norm, parse, text_of
 from syndicate.sources.metadata import Declared, parse_date, parse_visible_date, read_declared
 from syndicate.urls import canonical_url, host_of, is_http
@@ -81,7 +81,7 @@ def extract(
     # container search when it found nothing.
     reading = reader.read(doc, url)
     container = combine.drop_furniture(reading, doc) if reading is not None else None
-    if container is None or container.tag in ("html", "head") or container.tag == "body":
+    if container is None or container.tag in ("html", "head", "body"):
         container = body.find_container(doc)
     own = _body(container, title, canonical, site) if container is not None else _NO_BODY
     chosen = own
@@ -552,18 +552,60 @@ def _byline(doc: etree._Element, container: etree._Element | None = None) -> str
         text = re.split(r"\s+(?:in|on|\||·|-|—)\s+", text)[0].strip()
         if 0 < len(text) < 80:
             return text
-    story = _story_box(doc, container)
-    for el in story.iter("p", "div", "span", "address", "li") if story is not None else ():
+    for el in _story_parts(doc, container, ("p", "div", "span", "address", "li")):
         # The word "By" opens the element's own text: a quick test before reading it.
         opening = " ".join((el.text or "")[:24].split()).lower() + " "
         if not opening.startswith(_BY_WORDS) or len(el) > 3:
             continue
-        if body.in_chrome(el, furniture=True):
-            continue
-        m = _BY_LINE.match(text_of(el))
-        if m:
+        text = text_of(el)
+        m = _BY_LINE.match(text) if len(text) <= 120 else None
+        # "By Friday, the vote was final." is a sentence; "By Monday Night" no name.
+        if m and not _SENTENCE_END.search(text) and not _NOT_NAME.match(m.group("name")):
             return m.group("name")
     return None
+
+
+def _story_parts(doc: etree._Element, container: etree._Element | None, tags: tuple[str, ...]):
+    """The elements of the story's box (see _story_box) that are neither furniture nor
+    inside another story's <article> (a teaser set within it)."""
+    story = _story_box(doc, container)
+    if story is None:
+        return
+    boxes = [story]
+    if story is container:
+        # No <article> or <main>: the container and what follows it (its tag list).
+        boxes += [s for s in container.itersiblings() if isinstance(s.tag, str)]
+    for box in boxes:
+        for el in box.iter(*tags):
+            if _in_sidebar(el) or any(
+                (a.tag == "article" and not a.get(STORY_ARTICLE))
+                or signals.FURNITURE.search(classes(a))
+                for a in (el, *ancestors(el, box))
+            ):
+                continue
+            yield el
+
+
+def _in_sidebar(el: etree._Element) -> bool:
+    """True inside a sidebar (an <aside>, a complementary region, a "sidebar" or "widget"
+    box), where tag clouds and other stories' bylines are; an article's own <footer>
+    with its tags is not one."""
+    return any(
+        a.tag == "aside" or a.get("role") == "complementary" or _SIDEBAR.search(classes(a))
+        for a in ancestors(el)
+    )
+
+
+_SIDEBAR = re.compile(r"sidebar|widget")
+
+
+_SENTENCE_END = re.compile(r"[.!?…]$")
+_NOT_NAME = re.compile(
+    r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|"
+    r"mittwoch|donnerstag|freitag|samstag|sonntag|january|february|march|april|may|june|"
+    r"july|august|september|october|november|december|today|tomorrow|yesterday|favor|"
+    r"the|this|that|order|default|design)\b"
+)
 
 
 # "By Jane Roe", "Von Max Muster und Erika Mustermann", "Por Ana Díaz": a name of one to
@@ -613,17 +655,12 @@ def _tag_links(doc: etree._Element, container: etree._Element | None) -> list[st
     tags = [
         text_of(a)
         for a in doc.xpath('.//a[contains(concat(" ", @rel, " "), " tag ")]')
-        if "category" not in (a.get("rel") or "") and text_of(a)
+        if "category" not in (a.get("rel") or "") and text_of(a) and not _in_sidebar(a)
     ]
     if tags:
         return tags
-    story = _story_box(doc, container)
-    if story is None:
-        return []
-    for box in story.iter():
-        if not isinstance(box.tag, str) or not _TAG_LIST.search(classes(box)):
-            continue
-        if body.is_furniture(box) or body.in_chrome(box, furniture=True):
+    for box in _story_parts(doc, container, ("div", "ul", "p", "section", "span", "nav")):
+        if not _TAG_LIST.search(classes(box)) or body.is_furniture(box):
             continue
         names = [text_of(a) for a in box.iter("a") if a.get("href") and text_of(a)]
         names = [n.lstrip("#") for n in names if len(n) <= 60]
@@ -664,9 +701,11 @@ def _url_date(url: str, tz: tzinfo) -> datetime | None:
     if not m:
         return None
     try:
-        return datetime(int(m.group(1)), int(m.group(3)), int(m.group(4)), tzinfo=tz)
+        day = datetime(int(m.group(1)), int(m.group(3)), int(m.group(4)), tzinfo=tz)
     except ValueError:
         return None  # 2024/02/30
+    # A day to come is a report's subject ("/report/2030-10-10/"), not its date.
+    return day if day <= datetime.now(tz) + timedelta(days=1) else None
 
 
 # Where lazy-loading scripts keep a picture's real address while src holds a placeholder.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from html import escape
 from html.parser import HTMLParser
 
 import lxml.html
@@ -101,7 +102,12 @@ def parse(text: str) -> lxml.html.HtmlElement:
             # libxml2 stops reading at 256 open elements and drops the rest of the page
             # (a story under 10,000 wrappers would be lost): read it again with the
             # wrappers beyond a sane depth taken out, their contents kept.
-            doc = lxml.html.document_fromstring(flatten(text, MAX_DEPTH), parser=parser)
+            try:
+                flat = flatten(text, MAX_DEPTH)
+            except Exception:  # noqa: BLE001 - Python's HTMLParser asserts on odd markup
+                flat = None  # then the page is what libxml2 read of it
+            if flat is not None:
+                doc = lxml.html.document_fromstring(flat, parser=parser)
     except (etree.ParserError, ValueError):
         doc = lxml.html.document_fromstring("<html><body></body></html>")
     _mark_story_articles(doc)
@@ -124,60 +130,92 @@ class _Flattener(HTMLParser):
     """Re-write markup with the start and end tags beyond a depth left out."""
 
     def __init__(self, depth: int) -> None:
-        super().__init__(convert_charrefs=False)
+        super().__init__(convert_charrefs=True)
         self.depth, self.out, self.stack = depth, [], []  # stack: (tag, written)
         self.written = 0  # how many of the open elements were written
+        self.deep: dict[str, int] = {}  # shape tags written beyond the depth, by name
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID:
             self.out.append(self.get_starttag_text() or "")
             return
+        self._close_implied(tag)
         # Beyond the depth only the tags that give text its shape are written (a
-        # paragraph, a heading, a link, an <article>), never the wrappers around them,
-        # and nothing at all beyond a hard limit.
+        # paragraph, a heading, a link, an <article>), one of each name at a time, never
+        # the wrappers around them, and nothing at all beyond a hard limit.
         open_ = self.written
+        beyond = open_ >= self.depth
         written = (
-            open_ < self.depth
-            or (open_ < self.depth + _SHAPE_ROOM and tag in _SHAPE)
+            not beyond
+            or (open_ < self.depth + _SHAPE_ROOM and tag in _SHAPE and not self.deep.get(tag))
             or tag in _RAW
         )
         if written:
             self.out.append(self.get_starttag_text() or "")
             self.written += 1
-        self.stack.append((tag, written))
+            if beyond:
+                self.deep[tag] = self.deep.get(tag, 0) + 1
+        elif tag in BLOCKS:
+            self.out.append(" ")  # the edge of a block left out still parts its words
+        self.stack.append((tag, written, beyond))
+
+    def _close_implied(self, tag: str) -> None:
+        """Close what a browser closes when tag opens: an open <p> before a block, the
+        previous <li>, <td> or <tr> before another."""
+        while self.stack:
+            top = self.stack[-1][0]
+            implied = (
+                (top == "p" and tag in BLOCKS)
+                or (top == tag and tag in _SELF_CLOSING)
+                or (top in ("td", "th") and tag in ("td", "th", "tr"))
+            )
+            if not implied:
+                return
+            self._pop()
+
+    def _pop(self) -> str:
+        tag, written, beyond = self.stack.pop()
+        if written:
+            self.out.append(f"</{tag}>")
+            self.written -= 1
+            if beyond:
+                self.deep[tag] -= 1
+        elif tag in BLOCKS:
+            self.out.append(" ")
+        return tag
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.out.append(self.get_starttag_text() or "")
 
     def handle_endtag(self, tag: str) -> None:
-        if not any(t == tag for t, _ in self.stack):
+        if not any(t == tag for t, _, _ in self.stack):
             return  # a stray end tag: nothing to close
-        while self.stack:
-            open_tag, written = self.stack.pop()
-            if written:
-                self.out.append(f"</{open_tag}>")
-                self.written -= 1
-            if open_tag == tag:
-                return
+        while self.stack and self._pop() != tag:
+            pass
 
     def handle_data(self, data: str) -> None:
-        self.out.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.out.append(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        self.out.append(f"&#{name};")
+        raw = self.stack and self.stack[-1][0] in _RAW
+        self.out.append(data if raw else escape(data, quote=False))
 
     def handle_decl(self, decl: str) -> None:
         self.out.append(f"<!{decl}>")
+
+    def unknown_decl(self, data: str) -> None:
+        pass  # a <![CDATA[ or marked section in HTML: no text of a page's story
+
+
+# Tags that close an open one of their own name (a browser's implied end tags).
+_SELF_CLOSING = frozenset("li p tr dd dt option".split())
+# A "<" that no ">" follows before the next "<": Python's HTMLParser rescans the rest of the
+# page for each one (minutes for a page of "<a <a <a …"), so it is escaped first.
+_LONE_LT = re.compile(r"<(?=[^<>]*(?:<|$))")
 
 
 def flatten(text: str, depth: int) -> str:
     """The markup with every element nested deeper than depth unwrapped (its text and
     children kept in place), so a parser with a depth limit reads all of it."""
     flattener = _Flattener(depth)
-    flattener.feed(text)
+    flattener.feed(_LONE_LT.sub("&lt;", text))
     flattener.close()
     return "".join(flattener.out)
 

@@ -6,7 +6,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,9 +72,9 @@ _MONTH_LINES = (
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
     "janv fevrier mars avr mai juin juil aout sept octobre novembre decembre",
     "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-    "ene feb mar abr may jun jul ago sep oct nov dic",
+    "ene feb mar abr may jun jul agosto sep oct nov dic",
     "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
-    "gen feb mar apr mag giu lug ago set ott nov dic",
+    "genn feb mar apr mag giu lug agosto sett ott nov dic",
     "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
     "januari februari maart april mei juni juli augustus september oktober november december",
     "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada"
@@ -111,24 +111,22 @@ def _zones(tz: tzinfo):
 
 
 def parse_date(value: str | None, tz: tzinfo) -> datetime | None:
-    """Parse a declared date; a date written without an offset is read in the site's zone."""
+    """Parse a declared date; a date written without an offset is read in the site's zone.
+
+    A value that names no whole day ("Tuesday", "2024", "10:30") is no date: none is made
+    up from today's."""
     value = clean(value)
     if not value:
         return None
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        try:
-            dt = dateparser.parse(
-                value, _MONTH_NAMES, dayfirst=_dayfirst(value, tz), tzinfos=_zones(tz)
-            )
-        except (ValueError, OverflowError):
-            return None
+        dt = _whole_day(value, tz, fuzzy=False)
     if dt is None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
-    return dt
+    return dt if _usable(dt) else None
 
 
 def parse_visible_date(text: str, tz: tzinfo) -> datetime | None:
@@ -136,22 +134,53 @@ def parse_visible_date(text: str, tz: tzinfo) -> datetime | None:
     text = clean(text)
     if not text or not re.search(r"\d{4}", text) or len(text) > 60:
         return None
-    try:
-        dt = dateparser.parse(
-            text,
-            _MONTH_NAMES,
-            fuzzy=True,
-            default=datetime(2000, 1, 1),
-            dayfirst=_dayfirst(text, tz),
-            tzinfos=_zones(tz),
-        )
-    except (ValueError, OverflowError):
-        return None
-    if dt.year == 2000 and "2000" not in text:
+    dt = _whole_day(text, tz, fuzzy=True)
+    if dt is None:
         return None
     if dt.tzinfo is None:
         dt = datetime.combine(dt.date(), dt.time() or time(0), tzinfo=tz)
-    return dt
+    return dt if _usable(dt) else None
+
+
+# Two days that share no part: a part of a parsed date that differs between them came from
+# the default, not from the text.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
+# "GMT+3", "UTC-05:30": POSIX reads the sign the other way round, pages mean it as written.
+_GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d\d))?\b")
+
+
+def _whole_day(text: str, tz: tzinfo, fuzzy: bool) -> datetime | None:
+    """dateutil's reading of a text when it gives a year, a month and a day, else None."""
+    text = _GMT_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", text)
+    found = []
+    for default in _DEFAULTS:
+        try:
+            found.append(
+                dateparser.parse(
+                    text,
+                    _MONTH_NAMES,
+                    fuzzy=fuzzy,
+                    default=default,
+                    dayfirst=_dayfirst(text, tz),
+                    tzinfos=_zones(tz),
+                )
+            )
+        except (ValueError, OverflowError, TypeError):
+            return None
+    first, second = found
+    if first is None or second is None or first.date() != second.date():
+        return None
+    return first
+
+
+def _usable(dt: datetime) -> bool:
+    """False for a date whose offset no clock has (+25:00) or that cannot be put in UTC."""
+    try:
+        dt.utcoffset()
+        dt.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 @dataclass
