@@ -552,11 +552,7 @@ def _byline(doc: etree._Element, container: etree._Element | None = None) -> str
         text = re.split(r"\s+(?:in|on|\||·|-|—)\s+", text)[0].strip()
         if 0 < len(text) < 80:
             return text
-    for el in _story_parts(doc, container, ("p", "div", "span", "address", "li")):
-        # The word "By" opens the element's own text: a quick test before reading it.
-        opening = " ".join((el.text or "")[:24].split()).lower() + " "
-        if not opening.startswith(_BY_WORDS) or len(el) > 3:
-            continue
+    for el in _story_parts(doc, container, ("p", "div", "span", "address", "li"), _by_opening):
         text = text_of(el)
         m = _BY_LINE.match(text) if len(text) <= 120 else None
         # "By Friday, the vote was final." is a sentence; "By Monday Night" no name.
@@ -565,9 +561,18 @@ def _byline(doc: etree._Element, container: etree._Element | None = None) -> str
     return None
 
 
-def _story_parts(doc: etree._Element, container: etree._Element | None, tags: tuple[str, ...]):
-    """The elements of the story's box (see _story_box) that are neither furniture nor
-    inside another story's <article> (a teaser set within it)."""
+def _by_opening(el: etree._Element) -> bool:
+    """True when the word "By" (or Von, Por…) opens an element's own text: a quick test
+    before its text is read."""
+    opening = " ".join((el.text or "")[:24].split()).lower() + " "
+    return opening.startswith(_BY_WORDS) and len(el) <= 3
+
+
+def _story_parts(
+    doc: etree._Element, container: etree._Element | None, tags: tuple[str, ...], wanted
+):
+    """The elements of the story's box (see _story_box) that pass the quick test wanted
+    and are neither furniture nor inside another story's <article> (a teaser in it)."""
     story = _story_box(doc, container)
     if story is None:
         return
@@ -577,10 +582,14 @@ def _story_parts(doc: etree._Element, container: etree._Element | None, tags: tu
         boxes += [s for s in container.itersiblings() if isinstance(s.tag, str)]
     for box in boxes:
         for el in box.iter(*tags):
-            if _in_sidebar(el) or any(
-                (a.tag == "article" and not a.get(STORY_ARTICLE))
-                or signals.FURNITURE.search(classes(a))
-                for a in (el, *ancestors(el, box))
+            if (
+                not wanted(el)
+                or _in_sidebar(el)
+                or any(
+                    (a.tag == "article" and not a.get(STORY_ARTICLE))
+                    or signals.FURNITURE.search(classes(a))
+                    for a in (el, *ancestors(el, box))
+                )
             ):
                 continue
             yield el
@@ -659,8 +668,9 @@ def _tag_links(doc: etree._Element, container: etree._Element | None) -> list[st
     ]
     if tags:
         return tags
-    for box in _story_parts(doc, container, ("div", "ul", "p", "section", "span", "nav")):
-        if not _TAG_LIST.search(classes(box)) or body.is_furniture(box):
+    parts = ("div", "ul", "p", "section", "span", "nav")
+    for box in _story_parts(doc, container, parts, lambda el: _TAG_LIST.search(classes(el))):
+        if body.is_furniture(box):
             continue
         names = [text_of(a) for a in box.iter("a") if a.get("href") and text_of(a)]
         names = [n.lstrip("#") for n in names if len(n) <= 60]
