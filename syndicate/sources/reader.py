@@ -30,6 +30,7 @@ RECHECK_BELOW = 1000
 _BLOCK_TAGS = {"p": "p", "quote": "blockquote", "list": "ul", "item": "li", "table": "table"}
 _CELL_TAGS = {"row": "tr", "cell": "td"}
 _HEADS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
+_HTML = frozenset("tr td th thead tbody ul ol li blockquote pre a strong em b i br".split())
 _INLINE = {"#b": "strong", "#i": "em", "#u": "u", "#t": "code", "#sub": "sub", "#sup": "sup"}
 
 
@@ -103,6 +104,12 @@ def _convert(el: etree._Element) -> etree._Element | None:
             out.set("alt", el.get("alt"))
     elif tag == "code":
         out = lxml.html.Element("pre")
+    elif tag in _HTML:
+        # trafilatura passes some markup through as it found it (a <table> inside a <p>
+        # keeps its <tr>s and <td>s).
+        out = lxml.html.Element(tag)
+        if tag == "a" and el.get("href"):
+            out.set("href", el.get("href"))
     else:
         out = lxml.html.Element("span")
     out.text = el.text
