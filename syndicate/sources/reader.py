@@ -26,6 +26,7 @@ logging.getLogger("trafilatura").setLevel(logging.ERROR)
 # block, a few paragraphs of a long story), so it runs only there: a reading of fewer
 # characters than this is read again with the fallbacks.
 RECHECK_BELOW = 1000
+BLOB_OVER = 3000
 
 _BLOCK_TAGS = {"p": "p", "quote": "blockquote", "list": "ul", "item": "li", "table": "table"}
 _CELL_TAGS = {"row": "tr", "cell": "td"}
@@ -41,7 +42,7 @@ def read(doc: etree._Element, url: str) -> etree._Element | None:
     Comments are left out: a reader's comment is not the story.
     """
     tree = _bare(doc, fast=True)
-    if tree is None or len("".join(tree.itertext())) < RECHECK_BELOW:
+    if tree is None or _doubtful(tree):
         again = _bare(doc, fast=False)
         tree = again if again is not None else tree
     if tree is None or not "".join(tree.itertext()).strip():
@@ -52,6 +53,13 @@ def read(doc: etree._Element, url: str) -> etree._Element | None:
         if converted is not None:
             box.append(converted)
     return box if len(box) else None
+
+
+def _doubtful(tree: etree._Element) -> bool:
+    """True for a reading worth a second look: short, or one block of thousands of
+    characters (a page's menus and teasers run together with the story)."""
+    sizes = [len("".join(child.itertext())) for child in tree]
+    return sum(sizes) < RECHECK_BELOW or max(sizes, default=0) > BLOB_OVER
 
 
 def _bare(doc: etree._Element, fast: bool) -> etree._Element | None:
