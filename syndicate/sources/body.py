@@ -561,33 +561,36 @@ def _with_siblings(
 _BOXES = ("div", "aside", "section", "figure")
 
 
-def _also_read_box(el: etree._Element) -> str | None:
-    """ "box" for a box whose text opens with an ALSO READ phrase and that holds its links,
-    "grid" for a related-posts grid under such a phrase, else None. The phrase is looked
-    for in the box's first words only, so big boxes cost nothing."""
-    if len(el) == 0 or not alsoread.opens(_first_text(el)):
-        return None
+def _read_box(
+    el: etree._Element, strong: bool = False
+) -> tuple[str | None, list[alsoread.AlsoReadLine]]:
+    """("box", its entries) for a box whose text opens with an ALSO READ phrase (with
+    strong, only a phrase that never opens a sentence) and that holds its links, ("grid",
+    []) for a related-posts grid under such a phrase, else (None, []). The phrase is
+    looked for in the box's first words only, so big boxes cost nothing."""
+    if len(el) == 0 or not alsoread.opens(_first_text(el), strong=strong):
+        return None, []
     lines = alsoread.match(el)
     if not lines or not any(line.href for line in lines):
-        return None
+        return None, []
     # A grid of teasers under "Lesen Sie auch:" or "Notas relacionadas" (a related-posts
     # plugin: picture, title, excerpt for each) is furniture; an ALSO READ box names its
     # stories and little else (one teaser may carry a short kicker).
     text = text_of(el)
     extra = len(text) - sum(len(line.title) for line in lines)
     if extra <= (300 if len(lines) == 1 else 40 * len(lines)):
-        return "box"
-    cards = sum(1 for h in el.iter("h2", "h3", "h4", "h5") if _linked_heading(h))
-    return "grid" if cards >= 2 and len(text) <= 4000 else None
+        return "box", lines
+    cards = sum(1 for h in el.iter("h2", "h3", "h4", "h5") if linked_heading(h))
+    return ("grid" if cards >= 2 and len(text) <= 4000 else None), []
 
 
 def related_grid(el: etree._Element) -> bool:
     """True for a grid of teaser cards under an ALSO READ phrase ("Lesen Sie auch:" over
     pictures, headlines and excerpts of other stories): furniture, not cross-links."""
-    return _also_read_box(el) == "grid"
+    return _read_box(el)[0] == "grid"
 
 
-def _linked_heading(h: etree._Element) -> bool:
+def linked_heading(h: etree._Element) -> bool:
     """True for a heading that is a link (a teaser card's headline)."""
     parent = h.getparent()
     if parent is not None and parent.tag == "a" and parent.get("href"):
@@ -596,12 +599,13 @@ def _linked_heading(h: etree._Element) -> bool:
     return bool(anchors) and norm(" ".join(text_of(a) for a in anchors)) == text_of(h)
 
 
-def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree._Element]:
-    """ALSO READ boxes set just after the story's container, beside it rather than in it
-    ("<div class='related-articles'>Lesen Sie auch: …</div>" after the text, a "SEE ALSO"
-    link under the tags). Only a strong phrase counts here ("Also read", "Lesen Sie
-    auch"), never a bare "Related" or "More": those head the widgets after a story."""
-    found: list[etree._Element] = []
+def trailing_also_read(container: etree._Element, levels: int = 3) -> list[alsoread.AlsoReadLine]:
+    """The entries of the ALSO READ boxes set just after the story's container, beside it
+    rather than in it ("<div class='related-articles'>Lesen Sie auch: …</div>" after the
+    text, a "SEE ALSO" link under the tags). Only a strong phrase counts here ("Also
+    read", "Lesen Sie auch"), never a bare "Related" or "More": those head the widgets
+    after a story."""
+    found: list[alsoread.AlsoReadLine] = []
     node = container
     for _ in range(levels):
         parent = node.getparent()
@@ -610,14 +614,12 @@ def trailing_also_read(container: etree._Element, levels: int = 3) -> list[etree
         for sib in node.itersiblings():
             if not isinstance(sib.tag, str) or _hard_chrome(sib) or _hidden(sib):
                 continue
-            first = _first_text(sib)
-            if alsoread.opens(first, strong=True) and _also_read_box(sib) == "box":
-                # A list of headlines, not a grid of teaser cards (pictures, <article>s,
-                # links that hold kicker, headline, excerpt and date).
-                lines = alsoread.match(sib) or []
-                cards = any(True for _ in sib.iter("article", "figure", "img", "picture"))
-                if not cards and all(line.href and len(line.title) <= 160 for line in lines):
-                    found.append(sib)
+            kind, lines = _read_box(sib, strong=True)
+            # A list of headlines, not a grid of teaser cards (pictures, <article>s, links
+            # that hold kicker, headline, excerpt and date).
+            cards = any(True for _ in sib.iter("article", "figure", "img", "picture"))
+            if kind == "box" and not cards and all(x.href and len(x.title) <= 160 for x in lines):
+                found += lines
         if found:
             break
         node = parent
@@ -655,7 +657,7 @@ def blocks(container: etree._Element, title: str = ""):
                 continue  # inside an ALSO READ box already read whole
             boxed = None
         # (split_paragraphs may have made such a <div> a paragraph, and its parts too.)
-        kind = _also_read_box(el) if el.tag in _BOXES or el.get(MADE) else None
+        kind = _read_box(el)[0] if el.tag in _BOXES or el.get(MADE) else None
         if kind:
             # A box of cross-links (an <aside> "Leggi anche:" with its teaser headline, a
             # "Lesen Sie auch:" box of links): one ALSO READ block, read whole. A grid of

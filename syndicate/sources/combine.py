@@ -116,13 +116,7 @@ def _teaser(article: etree._Element, sizes: dict[etree._Element, int]) -> bool:
     """True for an <article> that is a teaser card: short, its first heading a link to
     its story."""
     h = next(article.iter("h1", "h2", "h3", "h4"), None)
-    if h is None or _size(article, sizes) > 1000:
-        return False
-    anchors = [a for a in h.iter("a") if a.get("href")]
-    if anchors and norm(" ".join(text_of(a) for a in anchors)) == text_of(h):
-        return True
-    parent = h.getparent()
-    return parent is not None and parent.tag == "a" and bool(parent.get("href"))
+    return h is not None and _size(article, sizes) <= 1000 and body.linked_heading(h)
 
 
 def _is_furniture_block(

@@ -6,8 +6,10 @@ Order of trust: JSON-LD NewsArticle, then OpenGraph / article meta, then the vis
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
@@ -122,9 +124,9 @@ def extract(
     )
     if not judge:
         declared = True
-    if not (
-        declared or looks_like or long_read or _short_news(url, words, container, doc, title, site)
-    ):
+    # The date shown with the story, read at most once: the verdict and the story ask.
+    shown = functools.cache(lambda: _visible_date(doc, container, title, site.tz))
+    if not (declared or looks_like or long_read or _short_news(url, words, container, shown)):
         return Extraction(None, "not an article (no article metadata, short or undated text)")
     headline = _word_count(title) if any(title in p for p in paragraphs) else 0
     if words - headline < _MIN_BODY_WORDS:
@@ -140,10 +142,7 @@ def extract(
         )
         return Extraction(None, f"no article body found ({why})", failed=True)
     published = (
-        parse_date(d.published, site.tz)
-        or published_hint
-        or _visible_date(doc, container, title, site.tz)
-        or _url_date(url, site.tz)
+        parse_date(d.published, site.tz) or published_hint or shown() or _url_date(url, site.tz)
     )
     section, section_name = _section(doc, d, url)
     story = Story(
@@ -255,7 +254,7 @@ def _body(container: etree._Element, title: str, page_url: str, site: SiteContex
             # A heading that is a link is a teaser card's headline (a "Related" grid), not
             # an entry: lists under the heading are paragraphs or items of links.
             anchors = [a for a in el.iter("a") if a.get("href") and text_of(a)]
-            teaser = el.tag in _HEADINGS or any(x.tag in _HEADINGS for x in el.iter())
+            teaser = next(el.iter(*_HEADINGS), None) is not None  # el itself included
             if anchors and not teaser and " ".join(text_of(a) for a in anchors) == text:
                 lines = [alsoread.AlsoReadLine(text_of(a), a.get("href")) for a in anchors]
         if lines is None:
@@ -278,13 +277,12 @@ def _add_trailing(
 ) -> None:
     """Add the ALSO READ boxes set just after the container, after the last paragraph."""
     seen = {link.href or link.label.casefold() for link in found.links}
-    for box in body.trailing_also_read(container):
-        for line in alsoread.match(box) or []:
-            link = _crosslink(line, page_url, site, len(found.paragraphs))
-            key = link.href or link.label.casefold()
-            if link.label and key not in seen:
-                seen.add(key)
-                found.links.append(link)
+    for line in body.trailing_also_read(container):
+        link = _crosslink(line, page_url, site, len(found.paragraphs))
+        key = link.href or link.label.casefold()
+        if link.label and key not in seen:
+            seen.add(key)
+            found.links.append(link)
 
 
 def _crosslink(
@@ -457,20 +455,15 @@ _NEWS_PATH = re.compile(
 
 
 def _short_news(
-    url: str,
-    words: int,
-    container: etree._Element | None,
-    doc: etree._Element,
-    title: str,
-    site: SiteContext,
+    url: str, words: int, container: etree._Element | None, shown: Callable[[], datetime | None]
 ) -> bool:
     """A short story without article metadata: some prose under a news or blog path, or
-    with a date shown beside it. A page of linked teasers is still a listing."""
+    with a date shown beside it (shown). A page of linked teasers is still a listing."""
     if words < 40 or container is None or _listing(container):
         return False
     if _NEWS_PATH.search(urlsplit(url).path):
         return True
-    return words >= 60 and _visible_date(doc, container, title, site.tz) is not None
+    return words >= 60 and shown() is not None
 
 
 # A page without article metadata is a story from this many words in its body region
@@ -578,7 +571,8 @@ def _story_parts(
         return
     boxes = [story]
     if story is container:
-        # No <article> or <main>: the container and what follows it (its tag list).
+        # No <article> or <main>, and the container sits right under <body> (see
+        # _story_box): the boxes after it (its tag list) are looked at too.
         boxes += [s for s in container.itersiblings() if isinstance(s.tag, str)]
     for box in boxes:
         for el in box.iter(*tags):

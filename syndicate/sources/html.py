@@ -131,7 +131,7 @@ class _Flattener(HTMLParser):
 
     def __init__(self, depth: int) -> None:
         super().__init__(convert_charrefs=True)
-        self.depth, self.out, self.stack = depth, [], []  # stack: (tag, written)
+        self.depth, self.out, self.stack = depth, [], []  # stack: (tag, written, beyond)
         self.written = 0  # how many of the open elements were written
         self.deep: dict[str, int] = {}  # shape tags written beyond the depth, by name
 

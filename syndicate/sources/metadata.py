@@ -152,7 +152,7 @@ _GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d\d))?\b")
 def _whole_day(text: str, tz: tzinfo, fuzzy: bool) -> datetime | None:
     """dateutil's reading of a text when it gives a year, a month and a day, else None."""
     text = _GMT_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", text)
-    found = []
+    found, zones, dayfirst = [], _zones(tz), _dayfirst(text, tz)
     for default in _DEFAULTS:
         try:
             found.append(
@@ -161,8 +161,8 @@ def _whole_day(text: str, tz: tzinfo, fuzzy: bool) -> datetime | None:
                     _MONTH_NAMES,
                     fuzzy=fuzzy,
                     default=default,
-                    dayfirst=_dayfirst(text, tz),
-                    tzinfos=_zones(tz),
+                    dayfirst=dayfirst,
+                    tzinfos=zones,
                 )
             )
         except (ValueError, OverflowError, TypeError):
