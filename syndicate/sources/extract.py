@@ -19,7 +19,15 @@ from lxml import etree
 
 from syndicate.models import CrossLink, Image, Story
 from syndicate.sources import alsoread, body, combine, reader, signals
-from syndicate.sources.html import STORY_ARTICLE, ancestors, classes, norm, parse, text_of
+from syndicate.sources.html import (
+    STORY_ARTICLE,
+    ancestors,
+    classes,
+    drop_inert,
+    norm,
+    parse,
+    text_of,
+)
 from syndicate.sources.metadata import Declared, parse_date, parse_visible_date, read_declared
 from syndicate.urls import canonical_url, host_of, is_http
 
@@ -75,6 +83,7 @@ def extract(
     an article or not (bench/extract.py measures the body reading alone that way)."""
     doc = parse(html_text)
     d = read_declared(doc, url)
+    drop_inert(doc)
     title = _title(doc, d, site)
     if not title:
         return Extraction(None, "no title")

@@ -114,6 +114,32 @@ def parse(text: str) -> lxml.html.HtmlElement:
     return doc
 
 
+# Elements whose whole subtree no reading of the body looks into: scripts (but JSON-LD,
+# where trafilatura finds an articleBody when the page shows none), styles, templates and
+# inline drawings (an SVG icon is dozens of <path>s).
+_INERT = ("script", "style", "template", "svg")
+_JSON_LD = "application/ld+json"
+
+
+def drop_inert(doc: etree._Element) -> None:
+    """Remove scripts, styles, templates and SVG drawings from the tree, their tails kept
+    (JSON-LD stays).
+
+    Neither reading of the body looks inside them, but both pay for them: trafilatura
+    copies and prunes the whole tree, our walks step over them element by element."""
+    for el in list(doc.iter(*_INERT)):
+        parent = el.getparent()
+        if parent is None or (el.tag == "script" and el.get("type") == _JSON_LD):
+            continue
+        if el.tail:
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+
 # Deeper than any page a person reads, and well inside libxml2's 256 and Python's recursion
 # limit for the tree walks here.
 MAX_DEPTH = 180
