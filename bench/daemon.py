@@ -40,8 +40,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deliver import BASE, SinkProcess, fill  # noqa: E402  (bench/deliver.py)
 
-from syndicate.config import load_config  # noqa: E402
 from syndicate.models import Subscriber  # noqa: E402
+from syndicate.project.settings import load_config  # noqa: E402
 from syndicate.store import open_store  # noqa: E402
 
 

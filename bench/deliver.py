@@ -56,12 +56,12 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, update
 
-from syndicate.config import load_config
 from syndicate.deliver.send import RetryPolicy, deliver_edition
 from syndicate.deliver.smtp import SMTPTransport
 from syndicate.digest.make import create_edition
 from syndicate.models import CrossLink, Image, Story, Subscriber
-from syndicate.schedules import digest_schedule
+from syndicate.project.schedules import digest_schedule
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 from syndicate.store import schema as s
 

@@ -41,12 +41,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from syndicate.config import load_config
 from syndicate.digest import make
 from syndicate.digest.mime import DkimKey, MessageTemplate
 from syndicate.digest.render import Renderer, edition_context
 from syndicate.models import CrossLink, Image, Story, Subscriber
-from syndicate.schedules import digest_schedule
+from syndicate.project.schedules import digest_schedule
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 from syndicate.tokens import Tokens
 

@@ -40,11 +40,11 @@ from pathlib import Path
 from lxml import etree
 
 from syndicate import pipeline
-from syndicate.config import load_config
 from syndicate.feeds.build import _order, write_if_changed
 from syndicate.feeds.document import EPOCH, entry_for
 from syndicate.feeds.spec import expand, load_feed_specs
 from syndicate.models import CrossLink, Image, MediaInfo, Story
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 
 SECTIONS = ["world", "politics", "business", "sport", "culture", "science", "health", "opinion"]

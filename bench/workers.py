@@ -52,10 +52,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert, text
 
-from syndicate.config import load_config
 from syndicate.digest.make import create_edition
 from syndicate.models import Subscriber
-from syndicate.schedules import digest_schedule
+from syndicate.project.schedules import digest_schedule
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 from syndicate.store import schema as s
 

@@ -1,3 +1,3 @@
-from syndicate.cli import main
+from syndicate.cli.main import main
 
 main()

@@ -14,15 +14,16 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from syndicate.config import Config
 from syndicate.deliver import TransportError, open_transport
 from syndicate.digest.mime import one_line
 from syndicate.digest.render import Renderer
 from syndicate.errors import ConfigError
 from syndicate.models import Subscriber
-from syndicate.schedules import Schedule, load_schedules
+from syndicate.project.schedules import Schedule, load_schedules
+from syndicate.project.secret import secret_key
+from syndicate.project.settings import Config
 from syndicate.store import Store
-from syndicate.tokens import Tokens, secret_key
+from syndicate.tokens import Tokens
 
 
 def normalize_address(raw: str) -> str:

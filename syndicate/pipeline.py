@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from syndicate.config import Config
 from syndicate.errors import ConfigError
 from syndicate.models import GatherReport
+from syndicate.project.settings import Config
 from syndicate.sources import Progress, source_for
 from syndicate.store import Store
 
@@ -50,7 +50,7 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
 def create_edition(config: Config, store: Store, schedule_name: str, slot: datetime):
     """Make and store the edition of (schedule, slot) once; see digest.make.create_edition."""
     from syndicate.digest.make import create_edition as make
-    from syndicate.schedules import digest_schedule
+    from syndicate.project.schedules import digest_schedule
 
     return make(
         config, store, digest_schedule(config.project, schedule_name), slot, datetime.now(UTC)

@@ -6,28 +6,9 @@ so a link works for that pair only and cannot be forged or pointed at someone el
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
-
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 CONFIRM_DAYS = 7
-KEY_FILE = ".secret-key"  # in the project, git-ignored; SYNDICATE_SECRET_KEY wins
-
-
-def secret_key(project: Path, env: dict[str, str] | None = None) -> str:
-    """The key that signs tokens: $SYNDICATE_SECRET_KEY, else the project's key file,
-    made once with 32 random bytes (readable by its owner only)."""
-    env = os.environ if env is None else env
-    if env.get("SYNDICATE_SECRET_KEY"):
-        return env["SYNDICATE_SECRET_KEY"]
-    path = project / KEY_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
 
 
 class Tokens:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from syndicate.config import load_config
 from syndicate.deliver.bounces import SOFT_BOUNCE_LIMIT, process_bounces
 from syndicate.errors import ConfigError
 from syndicate.models import Subscriber
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 
 # Postfix, "User unknown": a hard bounce, with the returned message's headers.

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from syndicate.config import load_config
 from syndicate.errors import ConfigError
+from syndicate.project.settings import load_config
 
 
 def _project(tmp_path: Path) -> Path:

@@ -165,8 +165,8 @@ def test_a_dripping_server_is_cut_off_at_the_whole_request_deadline(tmp_path, ti
 
 def test_fetch_states_written_in_batches_keep_what_is_learnt_after(tmp_path, tiny_site):
     """A batch flushed while a page is being read must not lose what the page taught."""
-    from syndicate.config import load_config
     from syndicate.pipeline import gather
+    from syndicate.project.settings import load_config
     from syndicate.sources import site as site_source
     from syndicate.store import open_store
 

@@ -16,8 +16,8 @@ from conftest import make_project, run_cli
 from processes import KEY, Daemon
 from smtp_server import SMTPServer
 
-from syndicate.config import load_config
 from syndicate.models import Image, Story, Subscriber
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 from syndicate.store import schema as s
 

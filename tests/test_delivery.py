@@ -15,8 +15,8 @@ import pytest
 from conftest import run_cli
 from smtp_server import SMTPServer
 
-from syndicate.config import load_config
 from syndicate.models import Image, Story, Subscriber
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 
 BASE = "https://news.example.com"

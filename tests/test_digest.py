@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from syndicate.config import load_config
 from syndicate.digest import make
 from syndicate.digest.edition import next_edition
 from syndicate.digest.render import Renderer
 from syndicate.models import CrossLink, Image, Story, Subscriber
-from syndicate.schedules import digest_schedule
+from syndicate.project.schedules import digest_schedule
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -33,7 +33,7 @@ def _project(tmp_path: Path, extra: str = "") -> Path:
     cfg = project / "syndicate.toml"
     text = cfg.read_text().replace("probe_images = true", "probe_images = false")
     cfg.write_text(text + extra)
-    from syndicate.config import load_config
+    from syndicate.project.settings import load_config
     from syndicate.store import open_store
 
     store = open_store(load_config(project).store_url)
@@ -117,7 +117,7 @@ def test_summary_feeds_carry_the_lede_and_also_read_but_not_the_body(tmp_path):
 
 def test_odd_stories_and_sections_never_break_a_build(tmp_path):
     project = _project(tmp_path)
-    from syndicate.config import load_config
+    from syndicate.project.settings import load_config
     from syndicate.store import open_store
 
     store = open_store(load_config(project).store_url)

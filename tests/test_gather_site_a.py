@@ -147,7 +147,7 @@ def test_body_html_is_sanitized(gathered, truth):
     # Script text never becomes story text; the escaped string readers see does.
     assert 'alert("xss")' not in proc.stdout and "document.cookie" not in proc.stdout
     assert "<script>alert(‘hacked’)</script>" in proc.stdout
-    from syndicate.config import load_config
+    from syndicate.project.settings import load_config
     from syndicate.store import open_store
 
     store = open_store(load_config(project).store_url)
@@ -185,7 +185,7 @@ def test_iframe_hosts_keeps_allowed_embeds(tmp_path, site_a, truth):
     base, _ = site_a
     project = make_project(tmp_path, base, iframe_hosts=["www.youtube.com"])
     run_cli("gather", project=project)
-    from syndicate.config import load_config
+    from syndicate.project.settings import load_config
     from syndicate.store import open_store
 
     store = open_store(load_config(project).store_url)

@@ -8,9 +8,9 @@ import re
 
 from conftest import REPO
 
-from syndicate.config import SETTINGS, SOURCE_SETTINGS
 from syndicate.feeds.spec import FEED_SETTINGS
-from syndicate.schedules import _FEEDS_WHEN, _WHEN, DIGEST_SETTINGS
+from syndicate.project.schedules import _FEEDS_WHEN, _WHEN, DIGEST_SETTINGS
+from syndicate.project.settings import SETTINGS, SOURCE_SETTINGS
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -14,12 +14,12 @@ import pytest
 import time_machine
 from conftest import run_cli
 
-from syndicate.config import load_config
-from syndicate.jobs import Jobs
 from syndicate.models import Image, Story, Subscriber
-from syndicate.schedules import load_schedules
+from syndicate.project.schedules import load_schedules
+from syndicate.project.settings import load_config
+from syndicate.project.timing import When
+from syndicate.run.jobs import Jobs
 from syndicate.store import open_store
-from syndicate.timing import When
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

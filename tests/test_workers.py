@@ -16,9 +16,9 @@ from processes import KEY, Daemon, Worker
 from sqlalchemy import func, insert, select
 
 from syndicate import pipeline
-from syndicate.config import load_config
 from syndicate.models import Subscriber
-from syndicate.schedules import digest_schedule
+from syndicate.project.schedules import digest_schedule
+from syndicate.project.settings import load_config
 from syndicate.store import open_store
 from syndicate.store import schema as s
 from syndicate.store.ledger import process_of

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from syndicate import pipeline
-from syndicate.config import load_config
+from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.progress import progress_for_terminal
-from syndicate.project import DEMO_MARKER, init_project
+from syndicate.project.secret import DEMO_MARKER
+from syndicate.project.settings import load_config
+from syndicate.project.starter import init_project
 from syndicate.store import open_store
 
 
@@ -94,7 +95,7 @@ def _preview_digest(config, store, directory: Path) -> list[Path]:
 
     from syndicate.digest.make import preview, sender_for, write_preview
     from syndicate.models import Subscriber
-    from syndicate.schedules import digest_schedule
+    from syndicate.project.schedules import digest_schedule
 
     schedule = digest_schedule(config.project, "daily")
     made = preview(config, store, schedule, datetime.now(UTC))
@@ -131,7 +132,7 @@ def _deliver_digest(config, store) -> Delivered:
 
     from syndicate.digest.make import create_edition
     from syndicate.people import subscribe
-    from syndicate.schedules import digest_schedule
+    from syndicate.project.schedules import digest_schedule
 
     outbox = config.project / config.mail_url.removeprefix("maildir:")
     for email, name in SAMPLE_SUBSCRIBERS:

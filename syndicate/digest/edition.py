@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicate.models import Edition, EditionStory
-from syndicate.schedules import Schedule
+from syndicate.project.schedules import Schedule
 from syndicate.store import Store
 
 

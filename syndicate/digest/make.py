@@ -8,15 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from syndicate.config import Config
 from syndicate.digest.edition import next_edition
 from syndicate.digest.mime import DkimKey, MessageTemplate, Sender
 from syndicate.digest.render import Rendered, Renderer, edition_context
 from syndicate.errors import ConfigError
 from syndicate.models import Edition
-from syndicate.schedules import Schedule
+from syndicate.project.schedules import Schedule
+from syndicate.project.secret import secret_key
+from syndicate.project.settings import Config
 from syndicate.store import Store
-from syndicate.tokens import Tokens, secret_key
+from syndicate.tokens import Tokens
 
 
 @dataclass

@@ -26,10 +26,10 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 
-from syndicate.config import Config
 from syndicate.errors import SyndicateError
 from syndicate.models import Edition
-from syndicate.schedules import Schedule
+from syndicate.project.schedules import Schedule
+from syndicate.project.settings import Config
 
 # Filled per subscriber. Letters and underscores only: MJML, premailer and HTML escaping
 # leave them alone, in text and in href attributes alike.

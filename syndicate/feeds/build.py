@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from syndicate import __version__
-from syndicate.config import Config
 from syndicate.errors import ConfigError
 from syndicate.feeds.document import EPOCH, Channel, Entry, Media, entry_for, text
 from syndicate.feeds.jsonfeed import json_feed_bytes, rfc3339
@@ -27,6 +26,7 @@ from syndicate.feeds.outline import autodiscovery_html, opml_bytes
 from syndicate.feeds.render import atom_bytes, rss_bytes
 from syndicate.feeds.spec import MEDIA_TYPES, Feed, expand, load_feed_specs
 from syndicate.models import Story
+from syndicate.project.settings import Config
 from syndicate.store import Store
 
 MANIFEST = ".manifest.json"

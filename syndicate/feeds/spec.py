@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syndicate.config import Setting, check_value, unknown_key
 from syndicate.errors import ConfigError
 from syndicate.models import short_hash
+from syndicate.project.settings import Setting, check_value, unknown_key
 
 FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}

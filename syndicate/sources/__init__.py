@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from syndicate.config import SiteConfig, SourceConfig
 from syndicate.models import GatherReport
+from syndicate.project.settings import SiteConfig, SourceConfig
 from syndicate.store import Store
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from syndicate.config import SiteConfig, SourceConfig
 from syndicate.errors import FetchError
 from syndicate.models import FetchState, GatherReport, Image, Story
+from syndicate.project.settings import SiteConfig, SourceConfig
 from syndicate.sources import Progress, register
 from syndicate.sources.extract import SiteContext, extract_fragment, slugify
 from syndicate.sources.fetch import Fetcher

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from syndicate.config import SourceConfig
 from syndicate.errors import FetchError
 from syndicate.models import FetchState
+from syndicate.project.settings import SourceConfig
 from syndicate.urls import canonical_url, host_of, is_private_host
 
 _RETRY_STATUS = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}

@@ -15,9 +15,9 @@ from urllib.parse import urljoin
 
 from protego import Protego
 
-from syndicate.config import SiteConfig, SourceConfig
 from syndicate.errors import FetchError
 from syndicate.models import FetchState, GatherReport, Story
+from syndicate.project.settings import SiteConfig, SourceConfig
 from syndicate.sources import Progress, register
 from syndicate.sources.discover import PageLinks, crawlable, is_archive, page_links, sitemap_entries
 from syndicate.sources.extract import SiteContext, extract

@@ -1,4 +1,4 @@
-"""The store's schema, kept by Alembic migrations (syndicate/migrations/versions).
+"""The store's schema, kept by Alembic migrations (syndicate/store/migrations/versions).
 
 A new store is created at the newest revision. A store made by release 0.1 (before Alembic)
 is recognized and stamped 0001. A store behind this release is refused with the command
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from syndicate.errors import ConfigError
 
-_SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
+_SCRIPTS = Path(__file__).resolve().parent / "migrations"
 FIRST = "0001"
 # An arbitrary constant naming "syndicate creates its schema" among advisory locks.
 _LOCK_KEY = 0x5E7D1CA7E

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from syndicate.config import Config
 from syndicate.errors import ConfigError
-from syndicate.schedules import load_schedules
+from syndicate.project.schedules import load_schedules
+from syndicate.project.settings import Config
 from syndicate.store import Store
 
 _STATUSES = ("sent", "pending", "deferred", "failed", "skipped")

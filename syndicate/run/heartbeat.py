@@ -13,7 +13,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 
-from syndicate.logs import event
+from syndicate.run.logs import event
 from syndicate.store.ledger import process_name
 
 BEAT_SECONDS = 5.0

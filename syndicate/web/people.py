@@ -19,11 +19,12 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from syndicate import people
-from syndicate.config import Config
 from syndicate.errors import SyndicateError
-from syndicate.schedules import load_schedules
+from syndicate.project.schedules import load_schedules
+from syndicate.project.secret import secret_key
+from syndicate.project.settings import Config
 from syndicate.store import Store
-from syndicate.tokens import Tokens, secret_key
+from syndicate.tokens import Tokens
 
 log = logging.getLogger("syndicate.web")
 SUBSCRIBE_LIMIT = 5  # requests per IP …

@@ -166,9 +166,9 @@ def register(cli: click.Group, open_project) -> None:
         slot: str | None,
     ):
         """Make (or resume) the edition of digest NAME for now and deliver it."""
+        from syndicate.cli.progress import progress_for_terminal
         from syndicate.digest import make
-        from syndicate.progress import progress_for_terminal
-        from syndicate.schedules import digest_schedule
+        from syndicate.project.schedules import digest_schedule
 
         config, store = open_project(ctx)
         try:
@@ -269,7 +269,7 @@ def recipient_of(made) -> str:
 def _confirm(config, sub) -> bool:
     """Send the confirmation email; report and return False when it cannot go."""
     from syndicate import people
-    from syndicate.schedules import load_schedules
+    from syndicate.project.schedules import load_schedules
 
     schedules = load_schedules(config.project)
     schedule = schedules.get(sub.digests[0]) if sub.digests else None

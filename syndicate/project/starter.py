@@ -10,26 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
 
-# The file `syndicate demo` leaves in its project: the demo may rewrite that directory, and
-# its daemon may run without SYNDICATE_SECRET_KEY.
-DEMO_MARKER = ".syndicate-demo"
-
-
-def require_secret_key(project: Path, who: str) -> None:
-    """Refuse to run a long-lived process without SYNDICATE_SECRET_KEY (the demo aside):
-    with a key made up on the spot, every link it mails would break at its next restart,
-    and links mailed by other machines would not match."""
-    import os
-
-    if os.environ.get("SYNDICATE_SECRET_KEY") or (project / DEMO_MARKER).exists():
-        return
-    raise ConfigError(
-        f"SYNDICATE_SECRET_KEY is not set: {who} signs unsubscribe and confirmation links with it",
-        "set it in the environment to a long random string, e.g. "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, the same on every "
-        "machine, and keep it: links already sent stop working when it changes",
-    )
-
 
 def init_project(
     directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""
@@ -60,7 +40,7 @@ def init_project(
         "extra": extra,
     }
     written = []
-    starter = resources.files("syndicate") / "starter"
+    starter = resources.files("syndicate.project") / "starter"
     for src in _walk(starter):
         rel = src["rel"]
         target = directory / rel.removesuffix(".tmpl")

@@ -1,5 +1,5 @@
 """The web app (Starlette): the built feeds with conditional GET and gzip, /healthz, and
-the subscriber routes of web_people.py (subscribe, confirm, unsubscribe, preferences, metrics).
+the subscriber routes of web/people.py (subscribe, confirm, unsubscribe, preferences, metrics).
 
 Feeds are served from the files `feeds build` wrote, never rendered per request, so any
 static host could serve them too; this app adds what readers rely on: exact content
@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from syndicate.config import Config
 from syndicate.errors import SyndicateError
+from syndicate.project.settings import Config
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -115,7 +115,7 @@ def create_app(config: Config) -> Starlette:
         return PlainTextResponse("ok\n")
 
     from syndicate.store import open_store
-    from syndicate.web_people import routes as people_routes
+    from syndicate.web.people import routes as people_routes
 
     store = open_store(config.store_url)
     return Starlette(

@@ -13,22 +13,33 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from syndicate import pipeline
-from syndicate.config import Config
 from syndicate.errors import SyndicateError
-from syndicate.logs import event
-from syndicate.progress import QuietProgress
-from syndicate.schedules import Schedule, load_schedules
+from syndicate.project.schedules import Schedule, load_schedules
+from syndicate.project.settings import Config
+from syndicate.run.logs import event
 from syndicate.store import Store
 
 # How far back a missed slot is still looked for, to say in the log that it was skipped.
 _MISSED_LOOKBACK = timedelta(days=1)
 
 
-class _LogProgress(QuietProgress):
-    """A gather's failed URLs as log events (one line each), not bare stderr lines."""
+class _LogProgress:
+    """A gather's failed URLs as log events (one line each), not bare stderr lines; no bar."""
 
     def __init__(self, schedule: str) -> None:
         self.schedule = schedule
+
+    def __enter__(self) -> _LogProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add(self, n: int = 1) -> None:
+        """n more pieces of work are known (a daemon shows no bar)."""
+
+    def done(self, n: int = 1) -> None:
+        """n pieces of work are finished."""
 
     def failure(self, line: str) -> None:
         event("gather.page_failed", logging.WARNING, schedule=self.schedule, detail=line)

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, TemplateSyntaxError
 
-from syndicate.config import Setting, check_value, unknown_key
 from syndicate.errors import ConfigError
-from syndicate.timing import When, cron_problem, parse_span
+from syndicate.project.settings import Setting, check_value, unknown_key
+from syndicate.project.timing import When, cron_problem, parse_span
 
 KINDS = ("gather", "feeds", "digest")
 _WHEN: dict[str, Setting] = {

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from syndicate.config import Config
 from syndicate.errors import ConfigError, db_reason
-from syndicate.heartbeat import Heartbeat, stop_on_signals
-from syndicate.logs import event, setup
-from syndicate.project import require_secret_key
+from syndicate.project.secret import require_secret_key
+from syndicate.project.settings import Config
+from syndicate.run.heartbeat import Heartbeat, stop_on_signals
+from syndicate.run.logs import event, setup
 from syndicate.store import open_store
 from syndicate.store.sql import shown_url
 
@@ -201,7 +201,7 @@ class _Desk:
         if edition_id in self._made:
             return self._made[edition_id]
         from syndicate.digest.make import remade
-        from syndicate.schedules import load_schedules
+        from syndicate.project.schedules import load_schedules
 
         edition = self.store.edition_by_id(edition_id)
         try:

@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 
 from syndicate import __version__, pipeline
-from syndicate.config import Config, load_config
+from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Story
-from syndicate.progress import progress_for_terminal
+from syndicate.project.settings import Config, load_config
 from syndicate.sources.metadata import parse_date
 from syndicate.store import Store, open_store
 
@@ -70,7 +70,7 @@ def _open(ctx: click.Context) -> tuple[Config, Store]:
 @click.option("--name", default="", help="the publication's name")
 def init(directory: Path, site_url: str, timezone: str, name: str) -> None:
     """Write a starter project (syndicate.toml, feeds/, schedules/, templates/)."""
-    from syndicate.project import init_project
+    from syndicate.project.starter import init_project
 
     written = init_project(directory, site_url, timezone, name)
     click.echo(f"wrote {len(written)} files into {directory}/")
@@ -211,7 +211,7 @@ def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool)
     """Render the next edition of digest NAME from the stored stories; send nothing."""
     from syndicate.digest.make import preview, sender_for, write_preview
     from syndicate.models import Subscriber
-    from syndicate.schedules import digest_schedule
+    from syndicate.project.schedules import digest_schedule
 
     config, store = _open(ctx)
     try:
@@ -250,7 +250,7 @@ def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool)
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web app alone: the built feeds at /feeds/…"""
-    from syndicate.web import serve_app
+    from syndicate.web.app import serve_app
 
     config = load_config(ctx.obj)
     ctx.exit(
@@ -269,7 +269,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 @click.pass_context
 def run(ctx: click.Context, host: str | None, port: int | None, log_format: str | None) -> None:
     """Run the daemon: schedules/ fired on time, and the web app (feeds, subscribe, …)."""
-    from syndicate.daemon import run_daemon
+    from syndicate.run.daemon import run_daemon
 
     config = load_config(ctx.obj)
     host = host or config.web["host"]
@@ -286,7 +286,7 @@ def run(ctx: click.Context, host: str | None, port: int | None, log_format: str 
 @click.pass_context
 def worker(ctx: click.Context, once: bool, log_format: str | None) -> None:
     """Run a send worker: claim and send the messages of any open edition, until stopped."""
-    from syndicate.worker import run_worker
+    from syndicate.run.worker import run_worker
 
     ctx.exit(run_worker(load_config(ctx.obj), log_format, once))
 
@@ -328,7 +328,7 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Last gather, next runs, recent editions, senders at work, subscriber totals."""
-    from syndicate.status import print_status
+    from syndicate.cli.status import print_status
 
     config, store = _open(ctx)
     try:
@@ -364,7 +364,7 @@ def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
 
 
 def _register_mail() -> None:
-    from syndicate.cli_mail import register
+    from syndicate.cli.mail import register
 
     register(cli, _open)
 

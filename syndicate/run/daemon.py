@@ -19,13 +19,13 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from syndicate.config import Config
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.heartbeat import Heartbeat, stop_on_signals
-from syndicate.jobs import Jobs
-from syndicate.logs import event, setup
-from syndicate.project import require_secret_key
-from syndicate.schedules import Schedule
+from syndicate.project.schedules import Schedule
+from syndicate.project.secret import require_secret_key
+from syndicate.project.settings import Config
+from syndicate.run.heartbeat import Heartbeat, stop_on_signals
+from syndicate.run.jobs import Jobs
+from syndicate.run.logs import event, setup
 from syndicate.store import open_store
 from syndicate.store.sql import shown_url
 
@@ -117,7 +117,7 @@ def _start_web(config: Config, sock: socket.socket):
     """uvicorn in a thread of its own (signals stay with the main thread)."""
     import uvicorn
 
-    from syndicate.web import create_app
+    from syndicate.web.app import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), log_config=None, access_log=False, lifespan="off")

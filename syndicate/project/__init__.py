@@ -1,0 +1,2 @@
+"""The project directory: its settings (syndicate.toml), schedules, the secret key, slot
+arithmetic, and the starter that `syndicate init` writes."""

@@ -1,0 +1,1 @@
+"""The web app: the built feeds with conditional GET, and the subscriber pages."""
