@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+
+# Line breaks and other control characters: never in a header, a name or a title line.
+_CONTROL = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+def one_line(value: str) -> str:
+    """A header value from data: control characters (CR, LF…) become single spaces."""
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def short_hash(text: str, length: int = 12) -> str:

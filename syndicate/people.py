@@ -7,23 +7,15 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from syndicate.deliver import TransportError, open_transport
-from syndicate.digest.mime import one_line
-from syndicate.digest.render import Renderer
 from syndicate.errors import ConfigError
-from syndicate.models import Subscriber
-from syndicate.project.schedules import Schedule, load_schedules
-from syndicate.project.secret import secret_key
+from syndicate.models import Subscriber, one_line
+from syndicate.project.schedules import load_schedules
 from syndicate.project.settings import Config
 from syndicate.store import Store
-from syndicate.tokens import Tokens
 
 
 def normalize_address(raw: str) -> str:
@@ -189,38 +181,39 @@ def export(store: Store, fmt: str) -> str:
     return out.getvalue()
 
 
-def send_confirmation(config: Config, schedule: Schedule | None, sub: Subscriber) -> None:
-    """Email the double opt-in link; raises TransportError when it cannot be sent."""
-    from syndicate.digest.make import sender_for
-
-    digest = schedule.name if schedule else (sub.digests[0] if sub.digests else "")
-    title = schedule.title if schedule else digest
-    tokens = Tokens(secret_key(config.project))
-    link = f"{config.public_url}/confirm/{tokens.confirm(sub.id, digest)}"
-    context = {
-        "digest": {"title": title, "name": digest},
-        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
-        "subscriber": {"name": sub.name or "there"},
-        "links": {"confirm": link},
-    }
-    renderer = Renderer(config.project)
-    html = renderer.inline(renderer.compile(renderer._jinja("confirm.mjml.j2", context)))
-    text = renderer._jinja("confirm.txt.j2", context)
-    sender = sender_for(config, schedule or Schedule(name=digest, kind="digest", title=title))
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = one_line(sender.from_addr)
-    msg["To"] = formataddr((one_line(sub.name), sub.email), charset="utf-8")
-    msg["Subject"] = one_line(f"Confirm your subscription to {title}")
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=sender.domain)
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    transport = open_transport(config.mail_url, config.project)
-    conn = transport.connect()
-    try:
-        conn.send(parseaddr(sender.from_addr)[1], sub.email, msg.as_bytes())
-    finally:
-        conn.close()
+def set_preferences(store: Store, subscriber_id: str, digests: list[str]) -> Subscriber | None:
+    """The preferences page was saved: these digests; none left is unsubscribed."""
+    sub = store.subscriber(subscriber_id)
+    if sub is None:
+        return None
+    sub.digests = digests
+    sub.status = "active" if digests else "unsubscribed"
+    store.save_subscriber(sub)
+    return sub
 
 
-__all__ = ["TransportError", "confirm", "erase", "export", "import_csv", "subscribe"]
+def soft_bounced(store: Store, sub: Subscriber, limit: int) -> bool:
+    """One more soft bounce (a full mailbox, a delay) for sub; at the limit the address
+    counts as bounced for good (see bounced). True when it did."""
+    sub.soft_bounces += 1
+    if sub.soft_bounces >= limit:
+        bounced(store, sub.email, "soft-bounce-limit", sub)
+        return True
+    store.save_subscriber(sub)
+    return False
+
+
+def bounced(
+    store: Store, email: str, reason: str, sub: Subscriber | None = None
+) -> Subscriber | None:
+    """The address bounced for good (a hard bounce, or too many soft ones): never mailed
+    again. An active or pending subscriber becomes bounced; one who unsubscribed keeps
+    that status, their own choice, which a dead mailbox does not change."""
+    store.suppress(email, reason)
+    sub = sub or store.subscriber(email)
+    if sub is None:
+        return None
+    if sub.status in ("active", "pending"):
+        sub.status = "bounced"
+    store.save_subscriber(sub)
+    return sub

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -132,11 +131,9 @@ def register(cli: click.Group, open_project) -> None:
     @click.pass_context
     def bounces_process(ctx, path: Path) -> None:
         """Read a Maildir of RFC 3464 bounces: suppress hard-bounced addresses, count soft."""
-        from syndicate.deliver.bounces import process_bounces
-
         _, store = open_project(ctx)
         try:
-            report = process_bounces(store, path)
+            report = pipeline.process_bounces(store, path)
         finally:
             store.close()
         for line in report.problems:
@@ -167,114 +164,77 @@ def register(cli: click.Group, open_project) -> None:
     ):
         """Make (or resume) the edition of digest NAME for now and deliver it."""
         from syndicate.cli.progress import progress_for_terminal
-        from syndicate.digest import make
         from syndicate.project.schedules import digest_schedule
 
         config, store = open_project(ctx)
         try:
             schedule = digest_schedule(config.project, name)
             if force:
-                schedule = replace(schedule, skip_if_empty=False)
+                schedule = pipeline.forced(schedule)
             now = datetime.now(UTC)
             if dry_run or to:
-                made = make.preview(config, store, schedule, now)
+                made = pipeline.preview_edition(config, store, schedule, now)
                 if made is None:
                     click.echo(f"{name}: nothing new since the last edition; nothing to send")
                     return
-                ctx.exit(_test_send(config, store, made, schedule, to, out, dry_run))
-            at = _slot(slot, config) if slot else None
-            made = _edition_to_send(config, store, schedule, now, at)
-            if made is None:
-                click.echo(f"{name}: nothing new since the last edition; no edition made")
-                return
-            subs = [s for s in store.subscribers(digest=name, status="active")]
-            added = store.add_deliveries(made.edition.id, subs)
-            counts = store.delivery_counts(made.edition.id)
-            click.echo(
-                f"{name}: edition of {made.edition.slot:%Y-%m-%d %H:%M} UTC, "
-                f"{len(made.edition.stories)} stories, {sum(counts.values())} recipients"
-                + (f" ({added} added now)" if added else "")
-            )
+                ctx.exit(_test_send(config, store, made, to, out, dry_run))
+            at = pipeline.edition_slot(store, schedule, now, _slot(slot, config) if slot else None)
+
+            def announce(run: pipeline.DigestRun) -> None:
+                click.echo(
+                    f"{name}: edition of {run.made.edition.slot:%Y-%m-%d %H:%M} UTC, "
+                    f"{len(run.made.edition.stories)} stories, {run.recipients} recipients"
+                    + (f" ({run.added} added now)" if run.added else "")
+                )
+
             with progress_for_terminal() as progress:
-                report = pipeline.send_edition(config, store, made, progress)
+                run = pipeline.deliver_digest(
+                    config, store, schedule, at, now, progress=progress, announce=announce
+                )
         finally:
             store.close()
-        click.echo(report.summary())
-        ctx.exit(1 if report.failed or report.paused or report.store_error else 0)
+        if run.made is None:
+            click.echo(f"{name}: nothing new since the last edition; no edition made")
+            return
+        if run.report is None:
+            click.echo("sent: nothing left to send for this edition")
+            return
+        click.echo(run.report.summary())
+        ctx.exit(1 if run.report.failed or run.report.paused or run.report.store_error else 0)
 
 
 def _slot(value: str, config) -> datetime:
-    from syndicate.sources.metadata import parse_date
+    from syndicate.project.timing import parse_when
 
-    when = parse_date(value, config.site.tz)
+    when = parse_when(value, config.site.tz)
     if when is None:
         raise ConfigError(f"--slot {value!r} is not a time", "use ISO 8601, e.g. 2024-05-01T07:00")
     return when
 
 
-def _edition_to_send(config, store, schedule, now, slot=None):
-    """The edition for a given slot; else the unfinished edition of this schedule, else a
-    new one for this minute's slot."""
-    from syndicate.digest import make
-
-    slot = slot or store.unfinished_slot(schedule.name)
-    if slot is None:
-        slot = now.replace(second=0, microsecond=0)
-    made, _ = make.create_edition(config, store, schedule, slot, now)
-    return made
-
-
-def _test_send(config, store, made, schedule, to, out, dry_run) -> int:
-    from syndicate.deliver import TransportError, open_transport
-    from syndicate.digest.mime import recipient
-    from syndicate.models import Subscriber
-
+def _test_send(config, store, made, to, out, dry_run) -> int:
+    schedule = made.edition.schedule
     if to:
-        sub = store.subscriber(to) or Subscriber(to.strip(), "")
-        transport = open_transport(config.mail_url, config.project)
-        conn = transport.connect()
         try:
-            conn.send(recipient_of(made), recipient(sub), made.message.compose(sub))
-        except TransportError as exc:
+            shown = pipeline.send_test_copy(config, store, made, to)
+        except SyndicateError as exc:  # the server refused it, or cannot be reached
             click.echo(f"failed: {to}: {exc}", err=True)
             return 1
-        finally:
-            conn.close()
-        click.echo(f"{schedule.name}: test copy sent to {to} ({transport.describe()})")
+        click.echo(f"{schedule}: test copy sent to {to} ({shown})")
         return 0
-    out = out or config.project / "public" / "dry-run" / schedule.name
-    out.mkdir(parents=True, exist_ok=True)
-    subs = store.subscribers(digest=schedule.name, status="active")
-    blocked = store.suppressed([s.email for s in subs])
-    written = 0
-    for sub in subs:
-        if sub.email in blocked:
-            continue
-        (out / f"{sub.id}.eml").write_bytes(made.message.compose(sub))
-        written += 1
+    out = out or config.project / "public" / "dry-run" / schedule
+    written, skipped = pipeline.write_dry_run(config, store, made, out)
     click.echo(
-        f"{schedule.name}: dry run: {written} messages written to {out}/, "
-        f"{len(subs) - written} suppressed skipped; ledger untouched"
+        f"{schedule}: dry run: {written} messages written to {out}/, "
+        f"{skipped} suppressed skipped; ledger untouched"
     )
     return 0
 
 
-def recipient_of(made) -> str:
-    """The envelope sender of an edition's messages."""
-    from email.utils import parseaddr
-
-    return parseaddr(made.message.sender.from_addr)[1]
-
-
 def _confirm(config, sub) -> bool:
     """Send the confirmation email; report and return False when it cannot go."""
-    from syndicate import people
-    from syndicate.project.schedules import load_schedules
-
-    schedules = load_schedules(config.project)
-    schedule = schedules.get(sub.digests[0]) if sub.digests else None
     try:
-        people.send_confirmation(config, schedule, sub)
+        pipeline.send_confirmation(config, sub)
     except SyndicateError as exc:
         click.echo(f"failed: confirmation to {sub.email}: {exc}; run add again later", err=True)
         return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -18,7 +18,7 @@ from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Story
 from syndicate.project.settings import Config, load_config
-from syndicate.sources.metadata import parse_date
+from syndicate.project.timing import parse_when
 from syndicate.store import Store, open_store
 
 
@@ -127,7 +127,7 @@ def stories(
     """List stored stories, newest first."""
     config, store = _open(ctx)
     tz = config.site.tz
-    since_dt = parse_date(since, tz) if since else None
+    since_dt = parse_when(since, tz) if since else None
     if since and since_dt is None:
         raise ConfigError(f"--since {since!r} is not a date", "use ISO 8601, e.g. 2024-05-01")
     try:
@@ -182,11 +182,8 @@ def feeds_build(ctx: click.Context, out: Path | None) -> None:
 @click.pass_context
 def feeds_validate(ctx: click.Context, out: Path | None) -> None:
     """Check the built feeds against the rules feed validators apply; list every problem."""
-    from syndicate.feeds.validate import validate_dir
-
     config = load_config(ctx.obj)
-    out = out or config.feeds_out
-    checked, problems = validate_dir(out)
+    checked, problems = pipeline.validate_feeds(config, out)
     for line in problems:
         click.echo(f"invalid: {line}", err=True)
     click.echo(f"validated {checked} files: {len(problems)} problems")
@@ -209,20 +206,19 @@ def digest() -> None:
 @click.pass_context
 def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool) -> None:
     """Render the next edition of digest NAME from the stored stories; send nothing."""
-    from syndicate.digest.make import preview, sender_for, write_preview
-    from syndicate.models import Subscriber
     from syndicate.project.schedules import digest_schedule
 
     config, store = _open(ctx)
     try:
         schedule = digest_schedule(config.project, name)
-        made = preview(config, store, schedule, datetime.now(UTC))
+        made = pipeline.preview_edition(config, store, schedule)
     finally:
         store.close()
     if made is None:
         click.echo(f"{name}: nothing new since the last edition; no edition would be made")
         return
-    reader = Subscriber(f"preview@{sender_for(config, schedule).domain}", "Preview Reader")
+    reader = pipeline.preview_reader(config, schedule)
+    write_preview = pipeline.write_preview
     if out is None and not open_:
         click.echo(made.message.personalize(reader)[1], nl=False)
         return
@@ -300,24 +296,11 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply the schema migrations this release needs (SQLite or PostgreSQL)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from syndicate.errors import db_reason
-    from syndicate.store.migrate import upgrade
-    from syndicate.store.sql import shown_url
+    from syndicate.store import shown_url, upgrade_schema
 
     config = load_config(ctx.obj)
     shown = shown_url(config.store_url)
-    engine = create_engine(config.store_url)
-    try:
-        before, after = upgrade(engine)
-    except SQLAlchemyError as exc:
-        raise ConfigError(
-            f"store {shown}: upgrade failed ({db_reason(exc)})", "nothing was changed"
-        ) from exc
-    finally:
-        engine.dispose()
+    before, after = upgrade_schema(config.store_url)
     if before == after:
         click.echo(f"store {shown}: schema already at {after}")
     else:

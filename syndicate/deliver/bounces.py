@@ -46,8 +46,8 @@ from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path
 
+from syndicate import people
 from syndicate.errors import ConfigError
-from syndicate.models import Subscriber
 from syndicate.store import Store
 
 SOFT_BOUNCE_LIMIT = 5
@@ -259,22 +259,11 @@ def _act(store: Store, key: str, fields: dict[str, str], report: BounceReport, l
         report.problems.append(f"{key}: {shown} is not a subscriber; nothing changed")
         return
     if kind == "soft":
-        sub.soft_bounces += 1
-        if sub.soft_bounces >= limit:
+        if people.soft_bounced(store, sub, limit):
             kind = "hard"
             report.soft_limit_reached += 1
-            _bounced(store, sub, "soft-bounce-limit")
-        else:
-            store.save_subscriber(sub)
     else:
-        _bounced(store, sub, "hard-bounce")
+        people.bounced(store, sub.email, "hard-bounce", sub)
     report.hard += kind == "hard"
     report.soft += kind == "soft"
     report.events.append(BounceEvent(key, sub.email, kind, status, action, diagnostic))
-
-
-def _bounced(store: Store, sub: Subscriber, reason: str) -> None:
-    store.suppress(sub.email, reason)
-    if sub.status in ("active", "pending"):
-        sub.status = "bounced"
-    store.save_subscriber(sub)

@@ -20,12 +20,12 @@ from email.utils import parseaddr
 
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
+from syndicate import people
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
 from syndicate.errors import db_reason
 from syndicate.models import Delivery, Subscriber
-from syndicate.store import Store
-from syndicate.store.ledger import worker_name
+from syndicate.store import Store, sender_name
 
 # The store went away (a restart, a failover, the network): not one row's problem, so the
 # send stops taking rows. Other database errors (a constraint raced by another sender) are
@@ -107,7 +107,7 @@ def deliver_edition(
     stop = stop or threading.Event()
     progress = progress or _Progress()
     report = SendReport()
-    worker = worker_name()
+    worker = sender_name()
     envelope_from = parseaddr(message.sender.from_addr)[1]
     started = time.monotonic()
     state = _State(policy.pause_after, worker)
@@ -262,11 +262,7 @@ def _send_one(
             state.count(report, "failed")
             line = f"{d.email}: {exc}; failed for good"
             if exc.kind == "bounce":
-                store.suppress(d.email, "hard-bounce")
-                sub = store.subscriber(d.email)
-                if sub is not None:
-                    sub.status = "bounced"
-                    store.save_subscriber(sub)
+                people.bounced(store, d.email, "hard-bounce")
                 state.count(report, "suppressed")
                 line = f"{d.email}: {exc}; no such mailbox, address suppressed"
             progress.failure(line)

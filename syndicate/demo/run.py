@@ -91,20 +91,17 @@ def run_demo(directory: Path) -> int:
 
 def _preview_digest(config, store, directory: Path) -> list[Path]:
     """The daily digest's next edition as .html and .eml files (nothing is sent)."""
-    from datetime import UTC, datetime
 
-    from syndicate.digest.make import preview, sender_for, write_preview
-    from syndicate.models import Subscriber
     from syndicate.project.schedules import digest_schedule
 
     schedule = digest_schedule(config.project, "daily")
-    made = preview(config, store, schedule, datetime.now(UTC))
+    made = pipeline.preview_edition(config, store, schedule)
     if made is None:
         return []
-    reader = Subscriber(f"reader@{sender_for(config, schedule).domain}", "Demo Reader")
+    reader = pipeline.preview_reader(config, schedule, "reader", "Demo Reader")
     paths = [directory / "public" / "previews" / f"daily.{kind}" for kind in ("html", "eml")]
     for path in paths:
-        write_preview(made, path, reader)
+        pipeline.write_preview(made, path, reader)
     return paths
 
 
@@ -130,7 +127,6 @@ def _deliver_digest(config, store) -> Delivered:
     minute's daily edition through the project's transport, the Maildir outbox."""
     from datetime import UTC, datetime
 
-    from syndicate.digest.make import create_edition
     from syndicate.people import subscribe
     from syndicate.project.schedules import digest_schedule
 
@@ -140,11 +136,12 @@ def _deliver_digest(config, store) -> Delivered:
         subscribe(store, email, name, ["daily"], confirmed=True)
     now = datetime.now(UTC)
     schedule = digest_schedule(config.project, "daily")
-    made, _ = create_edition(config, store, schedule, now.replace(second=0, microsecond=0), now)
-    if made is None:
+    run = pipeline.deliver_digest(
+        config, store, schedule, now.replace(second=0, microsecond=0), now
+    )
+    if run.made is None:
         return Delivered(outbox, summary="sent: no edition (nothing new to send)")
-    store.add_deliveries(made.edition.id, store.subscribers(digest="daily", status="active"))
-    report = pipeline.send_edition(config, store, made)
+    report = run.outcome()
     return Delivered(outbox / "new", report.sent, report.failed, report.summary())
 
 

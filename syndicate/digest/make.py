@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from syndicate.digest.edition import next_edition
-from syndicate.digest.mime import DkimKey, MessageTemplate, Sender
+from syndicate.digest.mime import DkimKey, MessageTemplate, Sender, one_line
 from syndicate.digest.render import Rendered, Renderer, edition_context
 from syndicate.errors import ConfigError
-from syndicate.models import Edition
+from syndicate.models import Edition, Subscriber
 from syndicate.project.schedules import Schedule
 from syndicate.project.secret import secret_key
 from syndicate.project.settings import Config
@@ -128,6 +131,32 @@ def remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
         list_name=schedule.title,
     )
     return Made(edition, Rendered(edition.subject, "", edition.html, edition.text), message)
+
+
+def confirmation(config: Config, schedule: Schedule, sub: Subscriber, link: str) -> bytes:
+    """The double opt-in mail asking sub to follow link (templates/email/confirm.*)."""
+    context = {
+        "digest": {"title": schedule.title, "name": schedule.name},
+        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "subscriber": {"name": sub.name or "there"},
+        "links": {"confirm": link},
+    }
+    html, text = Renderer(config.project).render_mail("confirm", context)
+    sender = sender_for(config, schedule)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = one_line(sender.from_addr)
+    msg["To"] = formataddr((one_line(sub.name), sub.email), charset="utf-8")
+    msg["Subject"] = one_line(f"Confirm your subscription to {schedule.title}")
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=sender.domain)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def envelope_sender(sender: Sender) -> str:
+    """The bare address mail from this sender is sent with (SMTP MAIL FROM)."""
+    return parseaddr(sender.from_addr)[1]
 
 
 def write_preview(made: Made, out: Path, subscriber) -> None:

@@ -24,7 +24,7 @@ from html import escape
 
 from syndicate.digest.render import NAME, PLACEHOLDERS, PREFERENCES_URL, UNSUBSCRIBE_URL
 from syndicate.errors import ConfigError
-from syndicate.models import Subscriber
+from syndicate.models import Subscriber, one_line
 from syndicate.tokens import Tokens
 
 _SPLIT = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
@@ -45,11 +45,6 @@ class Sender:
     def domain(self) -> str:
         """The sender's domain: Message-IDs and List-Id are made on it."""
         return parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost"
-
-
-def one_line(value: str) -> str:
-    """A header value from data: control characters (CR, LF…) become single spaces."""
-    return " ".join(_CRLF.sub(" ", value).split())
 
 
 def check_address(addr: str, what: str) -> str:

@@ -84,6 +84,12 @@ class Renderer:
         html = self.inline(self.compile(mjml_source, f"{template}.mjml.j2"))
         return Rendered(subject_line, mjml_source, html, text)
 
+    def render_mail(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        """A one-off mail's (HTML, text) from templates/email/TEMPLATE.mjml.j2 and .txt.j2
+        (a confirmation request): compiled and inlined like a digest."""
+        html = self.inline(self.compile(self._jinja(f"{template}.mjml.j2", context)))
+        return html, self._jinja(f"{template}.txt.j2", context)
+
     def _jinja(self, name: str, context: dict[str, Any]) -> str:
         self.calls["jinja"] += 1
         try:

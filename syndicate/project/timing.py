@@ -20,6 +20,16 @@ _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def parse_when(text: str, tz: tzinfo) -> datetime | None:
+    """An ISO 8601 date or time given on the command line (--since, --slot), read in tz
+    when it names no zone; None when it is not one. A date alone is its midnight."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
+
+
 def parse_span(text: str) -> float:
     """Seconds in "4s", "10m", "1h30m", "2d"; ValueError for anything else."""
     compact = text.strip().replace(" ", "")

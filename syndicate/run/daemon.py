@@ -26,8 +26,7 @@ from syndicate.project.settings import Config
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
 from syndicate.run.jobs import Jobs
 from syndicate.run.logs import event, setup
-from syndicate.store import open_store
-from syndicate.store.sql import shown_url
+from syndicate.store import open_store, shown_url
 
 RETRY_SWEEP_SECONDS = 30  # deferred messages of any edition are picked up this often
 

@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime
 
 from syndicate.run.logs import event
-from syndicate.store.ledger import process_name
+from syndicate.store import sender_name
 
 BEAT_SECONDS = 5.0
 
@@ -36,7 +36,7 @@ class Heartbeat:
 
     def __init__(self, store, kind: str, interval: float = BEAT_SECONDS) -> None:
         self.store, self.kind, self.interval = store, kind, interval
-        self.name = process_name()
+        self.name = sender_name(process=True)
         self.started = datetime.now(UTC)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)

@@ -52,8 +52,7 @@ class Jobs:
         self.config, self.store, self.stop = config, store, stop
         self.schedules: dict[str, Schedule] = load_schedules(config.project)
         self._feeds_lock = threading.Lock()
-        self._sending: set[int] = set()
-        self._sending_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._told_skipped: set[tuple[str, datetime]] = set()
         self._running: set[str] = set()
 
@@ -80,7 +79,7 @@ class Jobs:
         schedule = self.schedules.get(name)
         if schedule is None or self.stop.is_set():
             return
-        with self._sending_lock:
+        with self._lock:
             if name in self._running:  # never beside itself (the start run and a firing)
                 return
             self._running.add(name)
@@ -100,7 +99,7 @@ class Jobs:
                 error=f"{type(exc).__name__}: {exc}",
             )
         finally:
-            with self._sending_lock:
+            with self._lock:
                 self._running.discard(name)
 
     def gather(self, schedule: Schedule, now: datetime | None = None) -> None:
@@ -177,19 +176,19 @@ class Jobs:
     @property
     def running(self) -> list[str]:
         """The schedules whose jobs are running now."""
-        with self._sending_lock:
+        with self._lock:
             return sorted(self._running)
 
     def resume_all(self) -> None:
         """resume() for every digest schedule (the daemon's retry sweep)."""
-        with self._sending_lock:
+        with self._lock:
             if "_retries" in self._running:
                 return
             self._running.add("_retries")
         try:
             self._resume_all()
         finally:
-            with self._sending_lock:
+            with self._lock:
                 self._running.discard("_retries")
 
     def _resume_all(self) -> None:
@@ -205,59 +204,48 @@ class Jobs:
     def _deliver(
         self, schedule: Schedule, slot: datetime, now: datetime, resumed: bool = False
     ) -> None:
-        from syndicate.digest import make
-
-        made, created = make.create_edition(self.config, self.store, schedule, slot, now)
-        if made is None:
-            event("digest.empty", schedule=schedule.name, slot=slot.isoformat())
-            return
-        edition = made.edition
-        with self._sending_lock:
-            if edition.id in self._sending:  # this daemon is on it already
-                return
-            self._sending.add(edition.id)
-        try:
-            if created:
+        def announce(run: pipeline.DigestRun) -> None:
+            if run.created:
                 event(
                     "edition.made",
                     schedule=schedule.name,
                     slot=slot.isoformat(),
-                    edition=edition.id,
-                    stories=len(edition.stories),
+                    edition=run.made.edition.id,
+                    stories=len(run.made.edition.stories),
                     late_by=round((now - slot).total_seconds(), 3),
                 )
-            added = 0
-            if not resumed:  # a resumed edition keeps its recipients; no late joiners
-                subscribers = self.store.subscribers(digest=schedule.name, status="active")
-                added = self.store.add_deliveries(edition.id, subscribers)
-            if not self.sends:
-                if added:  # the send workers take it from here
-                    event("edition.queued", schedule=schedule.name, edition=edition.id,
-                          added=added)  # fmt: skip
-                return
-            counts = self.store.delivery_counts(edition.id)
-            if not counts.get("pending") and not counts.get("deferred"):
-                return  # all done (by us earlier, or by another daemon)
-            report = pipeline.send_edition(self.config, self.store, made, stop=self.stop)
-            counts = self.store.delivery_counts(edition.id)
-            event(
-                "digest.sent",
-                logging.WARNING
-                if report.failed or report.paused or report.store_error
-                else logging.INFO,
-                schedule=schedule.name,
-                slot=slot.isoformat(),
-                edition=edition.id,
-                resumed=resumed,
-                added=added,
-                sent_now=report.sent,
-                sent=counts.get("sent", 0),
-                deferred=counts.get("deferred", 0),
-                failed=counts.get("failed", 0),
-                skipped=counts.get("skipped", 0),
-                paused=report.paused or "",
-                store_error=report.store_error or "",
-            )
-        finally:
-            with self._sending_lock:
-                self._sending.discard(edition.id)
+
+        run = pipeline.deliver_digest(
+            self.config, self.store, schedule, slot, now,
+            send=self.sends, stop=self.stop, announce=announce,
+        )  # fmt: skip
+        if run.made is None:
+            event("digest.empty", schedule=schedule.name, slot=slot.isoformat())
+            return
+        edition = run.made.edition
+        if not self.sends:
+            if run.added:  # the send workers take it from here
+                event("edition.queued", schedule=schedule.name, edition=edition.id,
+                      added=run.added)  # fmt: skip
+            return
+        report = run.report
+        if report is None:
+            return  # all done (by us earlier, or by another daemon), or being sent now
+        counts = self.store.delivery_counts(edition.id)
+        trouble = report.failed or report.paused or report.store_error
+        event(
+            "digest.sent",
+            logging.WARNING if trouble else logging.INFO,
+            schedule=schedule.name,
+            slot=slot.isoformat(),
+            edition=edition.id,
+            resumed=resumed,
+            added=run.added,
+            sent_now=report.sent,
+            sent=counts.get("sent", 0),
+            deferred=counts.get("deferred", 0),
+            failed=counts.get("failed", 0),
+            skipped=counts.get("skipped", 0),
+            paused=report.paused or "",
+            store_error=report.store_error or "",
+        )

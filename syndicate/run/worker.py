@@ -23,8 +23,7 @@ from syndicate.project.secret import require_secret_key
 from syndicate.project.settings import Config
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
 from syndicate.run.logs import event, setup
-from syndicate.store import open_store
-from syndicate.store.sql import shown_url
+from syndicate.store import open_store, shown_url
 
 # How long an edition that cannot be composed (its schedule file gone or broken) is left
 # alone before the worker tries it again.
@@ -37,14 +36,13 @@ _PAUSED_SECONDS = 60.0
 
 def run_worker(config: Config, log_format: str | None = None, once: bool = False) -> int:
     """Send until SIGTERM or Ctrl-C (or, with ``once``, until nothing is due); exit status."""
-    from syndicate.deliver import open_transport
-    from syndicate.pipeline import retry_policy
+    from syndicate import pipeline
 
     setup(log_format or config.daemon.get("log_format", "auto"))
     require_secret_key(config.project, "a send worker")
     store = open_store(config.store_url)
-    transport = open_transport(config.mail_url, config.project)
-    policy = retry_policy(config)
+    transport = pipeline.open_transport(config)
+    policy = pipeline.retry_policy(config)
     # A worker never sits on one edition waiting for its deferred rows to come due: it
     # goes back to its to-do list, where they show up again when due.
     policy.wait = 0.0
@@ -108,7 +106,7 @@ def _round(store, desk, transport, policy, stop, totals) -> bool:
         made = desk.made(edition_id)
         if made is None:
             continue
-        report = _send(store, made, transport, policy, stop)
+        report = _send(desk.config, store, made, transport, policy, stop)
         for key in totals:
             totals[key] += getattr(report, key)
         if report.unreleased:
@@ -123,19 +121,13 @@ def _round(store, desk, transport, policy, stop, totals) -> bool:
     return not todo
 
 
-def _send(store, made, transport, policy, stop):
-    from syndicate.deliver.send import deliver_edition
+def _send(config, store, made, transport, policy, stop):
+    from syndicate import pipeline
 
     edition = made.edition
     started = time.monotonic()
-    report = deliver_edition(
-        store,
-        edition.id,
-        made.message,
-        transport,
-        policy,
-        edition_made=edition.created_at,
-        stop=stop,
+    report = pipeline.send_edition(
+        config, store, made, stop=stop, transport=transport, policy=policy
     )
     if report.store_error:
         return report  # the caller says so; the counts would fail the same way
@@ -200,21 +192,10 @@ class _Desk:
         """The edition's Made, or None (logged) when it cannot be composed now."""
         if edition_id in self._made:
             return self._made[edition_id]
-        from syndicate.digest.make import remade
-        from syndicate.project.schedules import load_schedules
+        from syndicate import pipeline
 
-        edition = self.store.edition_by_id(edition_id)
         try:
-            if edition is None:
-                raise ConfigError(f"edition {edition_id} is gone from the store")
-            schedule = load_schedules(self.config.project).get(edition.schedule)
-            if schedule is None or schedule.kind != "digest":
-                raise ConfigError(
-                    f"edition {edition_id} is of schedule {edition.schedule!r}, which is not a "
-                    f"digest in {self.config.project / 'schedules'}",
-                    "give every worker the same schedules/ as the daemons",
-                )
-            made = remade(self.config, schedule, edition)
+            made = pipeline.load_edition(self.config, self.store, edition_id)
         except ConfigError as exc:
             self._unusable[edition_id] = time.monotonic() + _UNUSABLE_SECONDS
             event("worker.edition_unusable", logging.ERROR, edition=edition_id, error=str(exc),

@@ -181,3 +181,39 @@ def open_store(url: str) -> Store:
     from syndicate.store.sql import SQLStore
 
     return SQLStore(url)
+
+
+def shown_url(url: str) -> str:
+    """The store URL as it may be printed: without its password."""
+    from syndicate.store.sql import shown_url as shown
+
+    return shown(url)
+
+
+def upgrade_schema(url: str) -> tuple[str | None, str]:
+    """Apply the schema migrations this release needs: (revision before, after).
+    A ConfigError names the store (without its password) when the upgrade fails."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syndicate.errors import ConfigError, db_reason
+    from syndicate.store.migrate import upgrade
+
+    engine = create_engine(url)
+    try:
+        return upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"store {shown_url(url)}: upgrade failed ({db_reason(exc)})", "nothing was changed"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def sender_name(process: bool = False) -> str:
+    """A claimer name for one send in this process (host, pid, a sequence number and the
+    machine's namespace token), or with process=True this process's own name among the
+    senders (host:pid:token); see store/ledger.py."""
+    from syndicate.store.ledger import process_name, worker_name
+
+    return process_name() if process else worker_name()

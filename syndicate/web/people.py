@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from syndicate import people
+from syndicate import people, pipeline
 from syndicate.errors import SyndicateError
 from syndicate.project.schedules import load_schedules
 from syndicate.project.secret import secret_key
@@ -116,9 +116,7 @@ def routes(config: Config, store: Store) -> list[Route]:
         if request.method == "POST":
             form = await request.form()
             chosen = [d for d in form.getlist("digest") if d in known]
-            sub.digests = chosen
-            sub.status = "active" if chosen else "unsubscribed"
-            await run_in_threadpool(store.save_subscriber, sub)
+            await run_in_threadpool(people.set_preferences, store, sub.id, chosen)
             return _page(200, "Saved", "Your preferences are saved.")
         boxes = "".join(
             f'<label><input type="checkbox" name="digest" value="{escape(n)}"'
@@ -152,7 +150,7 @@ def _subscribe(config, store, address, name, chosen, ip) -> None:
         schedules = load_schedules(config.project)
         # The answer is the same either way: it must not tell what happened to the address.
         try:
-            people.send_confirmation(config, schedules.get(chosen[0]), sub)
+            pipeline.send_confirmation(config, sub, schedules.get(chosen[0]))
         except SyndicateError as exc:
             log.warning("confirmation to %s not sent: %s", address, exc)
 
