@@ -64,7 +64,7 @@ class Renderer:
             loader=ChoiceLoader(
                 [
                     FileSystemLoader(project / "templates" / "email"),
-                    PackageLoader("syndicate", "starter/templates/email"),
+                    PackageLoader("syndicate", "project/starter/templates/email"),
                 ]
             ),
             # Story text is untrusted: escaped in HTML and MJML. The text part is not HTML.
