@@ -34,6 +34,10 @@ def test_init_writes_a_working_project(tmp_path):
         "schedules/daily.toml",
         "schedules/gather.toml",
         "templates/README.md",
+        "templates/email/digest.mjml.j2",
+        "templates/web/page.html",
+        "templates/web/unsubscribe.html",
+        "templates/web/preferences.html",
     ):
         assert (project / rel).is_file(), rel
     cfg = load_config(project, env={})

@@ -284,3 +284,46 @@ def test_deployment_settings_come_from_the_environment(tmp_path, smtp):
         Tokens((project / ".secret-key").read_text().strip()).read_unsubscribe(link.group(2))
         is None
     )
+
+
+def test_a_registered_scheme_opens_its_transport_and_unknown_ones_name_the_known(
+    tmp_path, monkeypatch
+):
+    from syndicate import deliver
+    from syndicate.deliver.maildir import MaildirTransport
+    from syndicate.deliver.smtp import SMTPTransport
+    from syndicate.errors import ConfigError
+
+    # A copy: the scheme registered here does not outlive the test.
+    monkeypatch.setattr(deliver, "TRANSPORTS", dict(deliver.TRANSPORTS))
+    outbox = MaildirTransport(tmp_path / "box")
+    opened = []
+
+    @deliver.register_transport("pigeon", "pigeons")
+    def pigeon(url: str, project: Path) -> deliver.Transport:
+        opened.append((url, project))
+        return outbox
+
+    assert deliver.open_transport("pigeon://loft?pool=2", tmp_path) is outbox
+    assert deliver.open_transport("pigeons://loft", tmp_path) is outbox
+    assert opened == [("pigeon://loft?pool=2", tmp_path), ("pigeons://loft", tmp_path)]
+    # The built-in schemes still open what they did.
+    assert isinstance(deliver.open_transport("smtps://mail.example.org", tmp_path), SMTPTransport)
+    maildir = deliver.open_transport("maildir:public/outbox", tmp_path)
+    assert maildir.describe() == f"maildir:{tmp_path / 'public' / 'outbox'}"
+    with pytest.raises(ConfigError, match="mail.url 'fax:'… is not a known transport") as err:
+        deliver.open_transport("fax://555-0100", tmp_path)
+    assert "maildir:, pigeon:, pigeons:, smtp:, smtps:" in err.value.hint
+
+
+def test_importing_deliver_imports_no_transport():
+    """The built-in transports are imported when opened, not with the package."""
+    probe = (
+        "import sys, syndicate.deliver as d; "
+        "print(sorted(d.TRANSPORTS), 'syndicate.deliver.smtp' in sys.modules, "
+        "'smtplib' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['maildir', 'smtp', 'smtps'] False False"

@@ -291,6 +291,13 @@ def test_renderer_reports_mjml_errors(tmp_path):
         Renderer(tmp_path).compile("<mjml><mj-body><mj-text>a < b</mj-text></mj-body></mjml>")
 
 
+def test_a_project_without_email_templates_uses_the_built_in_ones(tmp_path):
+    """A project made before templates/email/ existed still renders its emails."""
+    renderer = Renderer(tmp_path)
+    for name in ("digest.mjml.j2", "digest.txt.j2", "confirm.mjml.j2", "confirm.txt.j2"):
+        assert renderer.env.get_template(name).filename.endswith(f"/templates/email/{name}")
+
+
 def test_mj_include_reads_only_the_project_templates(project):
     from syndicate.digest.render import RenderError
 

@@ -1,7 +1,12 @@
-"""Delivery: transports (SMTP, Maildir) chosen by one URL, and the sender that works the ledger."""
+"""Delivery: transports (SMTP, Maildir) chosen by one URL, and the sender that works the ledger.
+
+Transports are a URL scheme → factory registry: a new transport is one module with a class
+like SMTPTransport and a factory registered with ``register_transport``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -42,19 +47,49 @@ class Transport(Protocol):
         """The transport for humans, without secrets."""
 
 
+TransportFactory = Callable[[str, Path], Transport]  # ([mail] url, project dir) → Transport
+
+TRANSPORTS: dict[str, TransportFactory] = {}
+
+
+def register_transport(*schemes: str) -> Callable[[TransportFactory], TransportFactory]:
+    """Function decorator: open URLs of these schemes with the factory."""
+
+    def deco(factory: TransportFactory) -> TransportFactory:
+        for scheme in schemes:
+            TRANSPORTS[scheme] = factory
+        return factory
+
+    return deco
+
+
 def open_transport(url: str, project: Path) -> Transport:
-    """The transport named by a [mail] url: smtp://, smtps:// or maildir:PATH."""
+    """The transport named by a [mail] url: smtp://, smtps://, maildir:PATH or another
+    registered scheme."""
     scheme = urlsplit(url).scheme
-    if scheme in ("smtp", "smtps"):
-        from syndicate.deliver.smtp import SMTPTransport
+    factory = TRANSPORTS.get(scheme)
+    if factory is None:
+        raise ConfigError(
+            f"mail.url {scheme + ':' if scheme else url!r}… is not a known transport",
+            f"use one of {', '.join(f'{s}:' for s in sorted(TRANSPORTS))}; "
+            "e.g. smtp://user:pass@host:587, smtps://host:465 or maildir:PATH",
+        )
+    return factory(url, project)
 
-        return SMTPTransport(url)
-    if scheme == "maildir":
-        from syndicate.deliver.maildir import MaildirTransport
 
-        path = Path(url.split(":", 1)[1])
-        return MaildirTransport(path if path.is_absolute() else project / path)
-    raise ConfigError(
-        f"mail.url {scheme + ':' if scheme else url!r}… is not a known transport",
-        "use smtp://user:pass@host:587, smtps://host:465 or maildir:PATH",
-    )
+# The built-in transports import their modules only when opened: importing syndicate.deliver
+# (syndicate.people, and so the web app, imports it) stays free of smtplib and ssl.
+@register_transport("smtp", "smtps")
+def _smtp(url: str, project: Path) -> Transport:
+    from syndicate.deliver.smtp import SMTPTransport
+
+    return SMTPTransport(url)
+
+
+@register_transport("maildir")
+def _maildir(url: str, project: Path) -> Transport:
+    from syndicate.deliver.maildir import MaildirTransport
+
+    # A relative path is the project's: maildir:public/outbox is <project>/public/outbox.
+    path = Path(url.split(":", 1)[1])
+    return MaildirTransport(path if path.is_absolute() else project / path)

@@ -4,6 +4,9 @@ with a button, and RFC 8058 one-click POST), preferences, and /metrics.
 Answers never tell whether an address is subscribed. Tokens are signed and bound to a
 subscriber and a digest; a tampered one is refused (400) and an unknown subscriber's (404),
 and neither changes anything. A GET never unsubscribes: link scanners only GET.
+
+The pages are Jinja templates (templates/web/ in the project, else the built-in ones), with
+autoescape on: digest titles and messages are values the templates escape.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from html import escape
+from functools import partial
+from pathlib import Path
 
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -35,6 +40,10 @@ def routes(config: Config, store: Store) -> list[Route]:
     """The routes, bound to a project's config and an open store."""
     tokens = Tokens(secret_key(config.project))
     limiter = _PerIP(SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW)
+    # One environment per app: Jinja compiles each template once and caches it.
+    pages = web_templates(config.project)
+    page = partial(_page, pages)
+    answer = partial(_answer, pages)
 
     def digests() -> dict[str, str]:
         return {
@@ -45,11 +54,11 @@ def routes(config: Config, store: Store) -> list[Route]:
         ip = request.client.host if request.client else None
         wants_json = "json" in request.headers.get("content-type", "")
         if not limiter.allow(ip or "-"):
-            return _answer(wants_json, 429, "Too many requests", "Please try again later.")
+            return answer(wants_json, 429, "Too many requests", "Please try again later.")
         try:
             data = await request.json() if wants_json else dict(await request.form())
         except ValueError:
-            return _answer(wants_json, 400, "Bad request", "Send a form or a JSON object.")
+            return answer(wants_json, 400, "Bad request", "Send a form or a JSON object.")
         email, name = str(data.get("email", "")), str(data.get("name", ""))
         wanted = data.get("digest") or data.get("digests") or []
         wanted = [wanted] if isinstance(wanted, str) else [str(w) for w in wanted]
@@ -58,14 +67,14 @@ def routes(config: Config, store: Store) -> list[Route]:
         try:
             address = people.normalize_address(email)
         except ValueError:
-            return _answer(wants_json, 400, "Not an email address", "Check the address.")
+            return answer(wants_json, 400, "Not an email address", "Check the address.")
         if not chosen:
-            return _answer(wants_json, 404, "No digest", "There is nothing to subscribe to.")
+            return answer(wants_json, 404, "No digest", "There is nothing to subscribe to.")
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(_subscribe, config, store, address, name, chosen, ip)
         # The same answer whether the address was new, pending, active or suppressed.
-        return _answer(
+        return answer(
             wants_json,
             202,
             "Check your inbox",
@@ -75,60 +84,63 @@ def routes(config: Config, store: Store) -> list[Route]:
     def confirm(request: Request) -> Response:
         found = tokens.read_confirm(request.path_params["token"])
         if found is None:
-            return _page(400, "Link not valid", "This confirmation link is broken or expired.")
+            return page(400, "Link not valid", "This confirmation link is broken or expired.")
         sub = people.confirm(store, found[0], request.client.host if request.client else None)
         if sub is None:
-            return _page(404, "Link not valid", "There is nothing to confirm here.")
-        return _page(200, "Subscribed", "Thank you: your subscription is confirmed.")
+            return page(404, "Link not valid", "There is nothing to confirm here.")
+        return page(200, "Subscribed", "Thank you: your subscription is confirmed.")
 
     def unsubscribe(request: Request) -> Response:
         token = request.path_params["token"]
         found = tokens.read_unsubscribe(token)
         if found is None:
-            return _page(400, "Link not valid", "This unsubscribe link is broken.")
+            return page(400, "Link not valid", "This unsubscribe link is broken.")
         if store.subscriber(found[0]) is None:
-            return _page(404, "Link not valid", "There is nothing to unsubscribe here.")
+            return page(404, "Link not valid", "There is nothing to unsubscribe here.")
         if request.method == "GET":
             # A page with a button: scanners that follow links unsubscribe nobody.
             title = digests().get(found[1], found[1])
-            form = (
-                f'<form method="post" action="/unsubscribe/{escape(token)}">'
-                '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-                f'<button type="submit">Unsubscribe from {escape(title)}</button></form>'
+            return page(
+                200,
+                "Unsubscribe",
+                f"Stop receiving {title}?",
+                template="unsubscribe.html",
+                action=f"/unsubscribe/{token}",
+                digest=title,
             )
-            return _page(200, "Unsubscribe", f"Stop receiving {escape(title)}?", form)
         # RFC 8058 one-click (body List-Unsubscribe=One-Click, no cookie, no CSRF token)
         # and the page's button alike. Idempotent: a second POST changes nothing more.
         people.unsubscribe(store, found[0], found[1])
-        return _page(200, "Unsubscribed", "You will not receive this digest any more.")
+        return page(200, "Unsubscribed", "You will not receive this digest any more.")
 
     async def preferences(request: Request) -> Response:
         token = request.path_params["token"]
         found = tokens.read_preferences(token)
         if found is None:
-            return _page(400, "Link not valid", "This preferences link is broken.")
+            return page(400, "Link not valid", "This preferences link is broken.")
         from starlette.concurrency import run_in_threadpool
 
         sub = await run_in_threadpool(store.subscriber, found[0])
         if sub is None:
-            return _page(404, "Link not valid", "There are no preferences here.")
+            return page(404, "Link not valid", "There are no preferences here.")
         known = digests()
         if request.method == "POST":
             form = await request.form()
             chosen = [d for d in form.getlist("digest") if d in known]
             await run_in_threadpool(people.set_preferences, store, sub.id, chosen)
-            return _page(200, "Saved", "Your preferences are saved.")
-        boxes = "".join(
-            f'<label><input type="checkbox" name="digest" value="{escape(n)}"'
-            f"{' checked' if n in sub.digests and sub.status == 'active' else ''}> "
-            f"{escape(t)}</label><br>"
+            return page(200, "Saved", "Your preferences are saved.")
+        choices = [
+            {"name": n, "title": t, "checked": n in sub.digests and sub.status == "active"}
             for n, t in known.items()
+        ]
+        return page(
+            200,
+            "Your preferences",
+            "Which digests would you like?",
+            template="preferences.html",
+            action=f"/preferences/{token}",
+            choices=choices,
         )
-        form = (
-            f'<form method="post" action="/preferences/{escape(token)}">{boxes}'
-            '<button type="submit">Save</button></form>'
-        )
-        return _page(200, "Your preferences", "Which digests would you like?", form)
 
     def metrics(request: Request) -> Response:
         return PlainTextResponse(
@@ -155,19 +167,42 @@ def _subscribe(config, store, address, name, chosen, ip) -> None:
             log.warning("confirmation to %s not sent: %s", address, exc)
 
 
-def _page(status: int, title: str, message: str, extra: str = "") -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        "<meta name='viewport' content='width=device-width'></head><body>"
-        f"<h1>{escape(title)}</h1><p>{message}</p>{extra}</body></html>",
-        status_code=status,
+def web_templates(project: Path) -> Environment:
+    """The page templates: the project's templates/web/ first, then the built-in ones, so
+    a project made before templates/web/ existed (or overriding only page.html) works."""
+    return Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(project / "templates" / "web"),
+                PackageLoader("syndicate", "project/starter/templates/web"),
+            ]
+        ),
+        # Digest titles come from schedule files and tokens from the URL: always escaped.
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def _answer(wants_json: bool, status: int, title: str, message: str) -> Response:
+def _page(
+    pages: Environment,
+    status: int,
+    title: str,
+    message: str,
+    template: str = "page.html",
+    **context: object,
+) -> HTMLResponse:
+    html = pages.get_template(template).render(title=title, message=message, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def _answer(
+    pages: Environment, wants_json: bool, status: int, title: str, message: str
+) -> Response:
     if wants_json:
         return JSONResponse({"status": title, "message": message}, status_code=status)
-    return _page(status, title, escape(message))
+    return _page(pages, status, title, message)
 
 
 def _prometheus(stats: dict) -> str:
