@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +14,6 @@ from email_validator import EmailNotValidError, validate_email
 
 from syndicate.errors import ConfigError
 from syndicate.models import Subscriber, one_line
-from syndicate.project.schedules import load_schedules
-from syndicate.project.settings import Config
 from syndicate.store import Store
 
 
@@ -26,9 +25,10 @@ def normalize_address(raw: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
-def digests_of(config: Config, wanted: list[str]) -> list[str]:
-    """The digest names asked for (default: every digest), checked against schedules/."""
-    known = [s.name for s in load_schedules(config.project).values() if s.kind == "digest"]
+def digests_of(digests: Mapping[str, object], wanted: list[str]) -> list[str]:
+    """The digest names asked for (default: every digest), checked against the project's
+    digest schedules (by name)."""
+    known = list(digests)
     if not wanted:
         return known
     unknown = [d for d in wanted if d not in known]

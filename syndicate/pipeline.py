@@ -16,13 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import GatherReport, Subscriber
-from syndicate.project.schedules import Schedule, digest_schedule, load_schedules
+from syndicate.project import Project
+from syndicate.project.schedules import Schedule, digest_schedule
 from syndicate.project.settings import Config
 from syndicate.sources import Progress, source_for
 from syndicate.store import Store
@@ -66,7 +67,7 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
     from syndicate.feeds.websub import ping_changed
 
     report = build(config, store, out)
-    hub = config.feeds.get("hub")
+    hub = config.feeds.hub
     if hub:
         report.failures += ping_changed(hub, report.changed_urls, out or config.feeds_out)
     return report
@@ -209,7 +210,7 @@ def forced(schedule: Schedule) -> Schedule:
     return replace(schedule, skip_if_empty=False)
 
 
-def load_edition(config: Config, store: Store, edition_id: int) -> Made:
+def load_edition(project: Project, store: Store, edition_id: int) -> Made:
     """A stored edition ready to compose from its stored HTML and text (never re-rendered),
     with its schedule's sender details; ConfigError when it cannot be composed now."""
     from syndicate.digest.make import remade
@@ -217,14 +218,14 @@ def load_edition(config: Config, store: Store, edition_id: int) -> Made:
     edition = store.edition_by_id(edition_id)
     if edition is None:
         raise ConfigError(f"edition {edition_id} is gone from the store")
-    schedule = load_schedules(config.project).get(edition.schedule)
+    schedule = project.schedule(edition.schedule)
     if schedule is None or schedule.kind != "digest":
         raise ConfigError(
             f"edition {edition_id} is of schedule {edition.schedule!r}, which is not a "
-            f"digest in {config.project / 'schedules'}",
+            f"digest in {project.root / 'schedules'}",
             "give every worker the same schedules/ as the daemons",
         )
-    return remade(config, schedule, edition)
+    return remade(project.config, schedule, edition)
 
 
 def open_transport(config: Config) -> Transport:
@@ -238,16 +239,7 @@ def retry_policy(config: Config) -> RetryPolicy:
     """The [mail] settings that govern claiming, retrying and pausing, as a RetryPolicy."""
     from syndicate.deliver.send import RetryPolicy
 
-    mail = config.mail
-    return RetryPolicy(
-        max_attempts=mail.get("max_attempts", 8),
-        base_delay=float(mail.get("retry_base", 60)),
-        max_age=timedelta(hours=float(mail.get("retry_max_age_hours", 48))),
-        wait=float(mail.get("send_wait", 120)),
-        pause_after=mail.get("pause_after", 20),
-        batch=mail.get("batch", 100),
-        lease=timedelta(seconds=float(mail.get("claim_lease", 600))),
-    )
+    return RetryPolicy.of(config.mail)
 
 
 def send_edition(
@@ -313,16 +305,16 @@ def process_bounces(store: Store, maildir: Path):
 
 
 def send_confirmation(config: Config, sub: Subscriber, schedule: Schedule | None = None) -> None:
-    """Email the double opt-in link for sub's first digest (or schedule's); raises
-    TransportError (or a ConfigError) when it cannot be sent."""
+    """Email the double opt-in link for schedule's digest (sub's first when the schedule is
+    not known); raises TransportError (or a ConfigError) when it cannot be sent."""
     from syndicate.digest.make import confirmation, envelope_sender, sender_for
     from syndicate.project.secret import secret_key
     from syndicate.tokens import Tokens
 
-    digest = schedule.name if schedule else (sub.digests[0] if sub.digests else "")
-    schedule = schedule or load_schedules(config.project).get(digest)
     if schedule is None:
+        digest = sub.digests[0] if sub.digests else ""
         schedule = Schedule(name=digest, kind="digest", title=digest)
+    digest = schedule.name
     tokens = Tokens(secret_key(config.project))
     link = f"{config.public_url}/confirm/{tokens.confirm(sub.id, digest)}"
     message = confirmation(config, schedule, sub, link)

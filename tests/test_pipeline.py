@@ -12,6 +12,7 @@ import pytest
 
 from syndicate import people, pipeline
 from syndicate.models import Story, Subscriber
+from syndicate.project import Project
 from syndicate.project.schedules import digest_schedule
 from syndicate.project.settings import load_config
 from syndicate.project.starter import init_project
@@ -86,7 +87,7 @@ def test_the_daemon_resuming_an_edition_follows_the_same_rule(project):
         made, _ = pipeline.create_edition(config, store, "daily", SLOT)
         store.add_deliveries(made.edition.id, store.subscribers(digest="daily", status="active"))
         _join(store, 2)
-        jobs = Jobs(config, store, threading.Event())
+        jobs = Jobs(Project.load(project), store, threading.Event())
         jobs.resume(schedule, SLOT + timedelta(minutes=30))
         assert store.delivery_counts(made.edition.id) == {"sent": 3}
         _join(store, 3)

@@ -15,6 +15,7 @@ import time_machine
 from conftest import run_cli
 
 from syndicate.models import Image, Story, Subscriber
+from syndicate.project import Project
 from syndicate.project.schedules import load_schedules
 from syndicate.project.settings import load_config
 from syndicate.project.timing import When
@@ -135,11 +136,11 @@ def _add_story(project: Path, i: int, published: datetime) -> None:
 
 def _fire(project: Path, name: str, at: datetime) -> None:
     """One firing of a schedule's job at a frozen moment (the clock still ticks)."""
-    config = load_config(project, env={})
-    store = open_store(config.store_url)
+    loaded = Project.load(project, env={})
+    store = open_store(loaded.config.store_url)
     try:
         with time_machine.travel(at, tick=True):
-            Jobs(config, store, threading.Event()).run(name)
+            Jobs(loaded, store, threading.Event()).run(name)
     finally:
         store.close()
 

@@ -12,8 +12,9 @@ from syndicate import pipeline
 from syndicate.errors import ConfigError, SyndicateError
 
 
-def register(cli: click.Group, open_project) -> None:
-    """Add the subscribers group and the send command to the CLI."""
+def register(cli: click.Group, open_project, project_of) -> None:
+    """Add the subscribers group and the send command to the CLI. open_project(ctx,
+    signs) gives (config, store), project_of(ctx) the loaded Project."""
 
     @cli.group()
     def subscribers() -> None:
@@ -29,19 +30,20 @@ def register(cli: click.Group, open_project) -> None:
         """Add a subscriber; without --confirmed, a confirmation email is sent (opt-in)."""
         from syndicate import people
 
-        config, store = open_project(ctx)
+        config, store = open_project(ctx, signs=not confirmed)
+        project = project_of(ctx)
         try:
             try:
                 address = people.normalize_address(email)
             except ValueError as exc:
                 raise ConfigError(f"{email!r} is not an email address: {exc}") from exc
-            chosen = people.digests_of(config, list(digests))
+            chosen = people.digests_of(project.digests, list(digests))
             sub, pending = people.subscribe(store, address, name, chosen, confirmed)
         finally:
             store.close()
         click.echo(f"{sub.email}: {sub.status} ({', '.join(sub.digests)})")
         if pending:
-            _confirm(config, sub)
+            _confirm(project, sub)
 
     @subscribers.command("import")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
@@ -52,15 +54,16 @@ def register(cli: click.Group, open_project) -> None:
         """Import a CSV with an email column (and optionally name)."""
         from syndicate import people
 
-        config, store = open_project(ctx)
+        _, store = open_project(ctx, signs=not confirmed)
+        project = project_of(ctx)
         try:
-            chosen = people.digests_of(config, list(digests))
+            chosen = people.digests_of(project.digests, list(digests))
             report = people.import_csv(store, path, chosen, confirmed)
         finally:
             store.close()
         for line in report.problems:
             click.echo(line, err=True)
-        failed = sum(not _confirm(config, sub) for sub in report.pending)
+        failed = sum(not _confirm(project, sub) for sub in report.pending)
         click.echo(
             f"imported: {report.added} new, {report.updated} updated, "
             f"{len(report.problems)} problems, {len(report.pending)} confirmations"
@@ -164,11 +167,10 @@ def register(cli: click.Group, open_project) -> None:
     ):
         """Make (or resume) the edition of digest NAME for now and deliver it."""
         from syndicate.cli.progress import progress_for_terminal
-        from syndicate.project.schedules import digest_schedule
 
-        config, store = open_project(ctx)
+        config, store = open_project(ctx, signs=True)
         try:
-            schedule = digest_schedule(config.project, name)
+            schedule = project_of(ctx).digest(name)
             if force:
                 schedule = pipeline.forced(schedule)
             now = datetime.now(UTC)
@@ -231,10 +233,11 @@ def _test_send(config, store, made, to, out, dry_run) -> int:
     return 0
 
 
-def _confirm(config, sub) -> bool:
+def _confirm(project, sub) -> bool:
     """Send the confirmation email; report and return False when it cannot go."""
+    schedule = project.schedule(sub.digests[0]) if sub.digests else None
     try:
-        pipeline.send_confirmation(config, sub)
+        pipeline.send_confirmation(project.config, sub, schedule)
     except SyndicateError as exc:
         click.echo(f"failed: confirmation to {sub.email}: {exc}; run add again later", err=True)
         return False

@@ -17,7 +17,9 @@ from syndicate import __version__, pipeline
 from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Story
-from syndicate.project.settings import Config, load_config
+from syndicate.project import Project
+from syndicate.project.secret import KEY_FILE
+from syndicate.project.settings import Config
 from syndicate.project.timing import parse_when
 from syndicate.store import Store, open_store
 
@@ -53,8 +55,24 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = project
 
 
-def _open(ctx: click.Context) -> tuple[Config, Store]:
-    config = load_config(ctx.obj)
+def _project(ctx: click.Context, signs: bool = False) -> Project:
+    """The project, loaded once per command. A command that signs links (signs=True) makes
+    the project's key file first when there is no key yet, and says so."""
+    root = ctx.find_root()
+    if "project" not in root.meta:
+        root.meta["project"] = Project.load(root.obj)
+    project = root.meta["project"]
+    if signs and project.make_secret():
+        click.echo(
+            f"made a secret key in {project.root / KEY_FILE} (it signs every link mailed; keep "
+            "it, or set SYNDICATE_SECRET_KEY)",
+            err=True,
+        )
+    return project
+
+
+def _open(ctx: click.Context, signs: bool = False) -> tuple[Config, Store]:
+    config = _project(ctx, signs).config
     return config, open_store(config.store_url)
 
 
@@ -182,7 +200,7 @@ def feeds_build(ctx: click.Context, out: Path | None) -> None:
 @click.pass_context
 def feeds_validate(ctx: click.Context, out: Path | None) -> None:
     """Check the built feeds against the rules feed validators apply; list every problem."""
-    config = load_config(ctx.obj)
+    config = _project(ctx).config
     checked, problems = pipeline.validate_feeds(config, out)
     for line in problems:
         click.echo(f"invalid: {line}", err=True)
@@ -206,11 +224,9 @@ def digest() -> None:
 @click.pass_context
 def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool) -> None:
     """Render the next edition of digest NAME from the stored stories; send nothing."""
-    from syndicate.project.schedules import digest_schedule
-
-    config, store = _open(ctx)
+    config, store = _open(ctx, signs=True)
     try:
-        schedule = digest_schedule(config.project, name)
+        schedule = _project(ctx).digest(name)
         made = pipeline.preview_edition(config, store, schedule)
     finally:
         store.close()
@@ -248,10 +264,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web app alone: the built feeds at /feeds/…"""
     from syndicate.web.app import serve_app
 
-    config = load_config(ctx.obj)
-    ctx.exit(
-        serve_app(config, host or config.web["host"], config.web["port"] if port is None else port)
-    )
+    project = _project(ctx, signs=True)
+    web = project.config.web
+    ctx.exit(serve_app(project, host or web.host, web.port if port is None else port))
 
 
 @cli.command()
@@ -267,9 +282,9 @@ def run(ctx: click.Context, host: str | None, port: int | None, log_format: str 
     """Run the daemon: schedules/ fired on time, and the web app (feeds, subscribe, …)."""
     from syndicate.run.daemon import run_daemon
 
-    config = load_config(ctx.obj)
-    host = host or config.web["host"]
-    ctx.exit(run_daemon(config, host, config.web["port"] if port is None else port, log_format))
+    project = _project(ctx)
+    web = project.config.web
+    ctx.exit(run_daemon(project, host or web.host, web.port if port is None else port, log_format))
 
 
 @cli.command()
@@ -284,7 +299,7 @@ def worker(ctx: click.Context, once: bool, log_format: str | None) -> None:
     """Run a send worker: claim and send the messages of any open edition, until stopped."""
     from syndicate.run.worker import run_worker
 
-    ctx.exit(run_worker(load_config(ctx.obj), log_format, once))
+    ctx.exit(run_worker(_project(ctx), log_format, once))
 
 
 @cli.group()
@@ -298,7 +313,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply the schema migrations this release needs (SQLite or PostgreSQL)."""
     from syndicate.store import shown_url, upgrade_schema
 
-    config = load_config(ctx.obj)
+    config = _project(ctx).config
     shown = shown_url(config.store_url)
     before, after = upgrade_schema(config.store_url)
     if before == after:
@@ -315,7 +330,7 @@ def status(ctx: click.Context) -> None:
 
     config, store = _open(ctx)
     try:
-        print_status(config, store)
+        print_status(_project(ctx), store)
     finally:
         store.close()
 
@@ -349,7 +364,7 @@ def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
 def _register_mail() -> None:
     from syndicate.cli.mail import register
 
-    register(cli, _open)
+    register(cli, _open, _project)
 
 
 _register_mail()

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from syndicate.errors import ConfigError
-from syndicate.project.schedules import load_schedules
-from syndicate.project.settings import Config
+from syndicate.project import Project
 from syndicate.store import Store
 
 _STATUSES = ("sent", "pending", "deferred", "failed", "skipped")
@@ -24,9 +23,10 @@ _RATE_WINDOW = timedelta(minutes=1)
 _SILENT_AFTER = timedelta(seconds=30)
 
 
-def print_status(config: Config, store: Store, now: datetime | None = None) -> None:
+def print_status(project: Project, store: Store, now: datetime | None = None) -> None:
     """Print the status report to stdout."""
     now = now or datetime.now(UTC)
+    config = project.config
     tz = config.site.tz
 
     def local(when: datetime | None) -> str:
@@ -46,7 +46,7 @@ def print_status(config: Config, store: Store, now: datetime | None = None) -> N
 
     click.echo("schedules:")
     try:
-        schedules = load_schedules(config.project)
+        schedules = project.schedules
     except ConfigError as exc:
         click.echo(f"  cannot read schedules/: {exc}")
         schedules = {}

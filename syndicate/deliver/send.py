@@ -25,6 +25,7 @@ from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
 from syndicate.errors import db_reason
 from syndicate.models import Delivery, Subscriber
+from syndicate.project.settings import SETTINGS, MailSettings
 from syndicate.store import Store, sender_name
 
 # The store went away (a restart, a failover, the network): not one row's problem, so the
@@ -34,18 +35,37 @@ _STORE_LOST = (OperationalError, InterfaceError)
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
+def _default(key: str):
+    """A [mail] setting's default, from the one settings table."""
+    return SETTINGS["mail"][key].default
+
+
 @dataclass
 class RetryPolicy:
-    """How temporary failures are retried, and when a send gives up or pauses."""
+    """How temporary failures are retried, and when a send gives up or pauses. The
+    defaults are the [mail] settings' (see of())."""
 
-    max_attempts: int = 8
-    base_delay: float = 60.0  # seconds; doubled at each attempt
-    max_delay: float = 6 * 3600.0
-    max_age: timedelta = timedelta(hours=48)
-    wait: float = 120.0  # how long one `send` waits for deferred rows coming due
-    pause_after: int = 20  # consecutive failures before the send pauses
-    batch: int = 100
-    lease: timedelta = timedelta(minutes=10)
+    max_attempts: int = _default("max_attempts")
+    base_delay: float = float(_default("retry_base"))  # seconds; doubled at each attempt
+    max_delay: float = 6 * 3600.0  # the longest wait between two tries (not a setting)
+    max_age: timedelta = timedelta(hours=_default("retry_max_age_hours"))
+    wait: float = float(_default("send_wait"))  # one `send` waits this long for due rows
+    pause_after: int = _default("pause_after")  # consecutive failures before a pause
+    batch: int = _default("batch")
+    lease: timedelta = timedelta(seconds=_default("claim_lease"))
+
+    @classmethod
+    def of(cls, mail: MailSettings) -> RetryPolicy:
+        """The policy a project's [mail] settings describe."""
+        return cls(
+            max_attempts=mail.max_attempts,
+            base_delay=float(mail.retry_base),
+            max_age=timedelta(hours=float(mail.retry_max_age_hours)),
+            wait=float(mail.send_wait),
+            pause_after=mail.pause_after,
+            batch=mail.batch,
+            lease=timedelta(seconds=float(mail.claim_lease)),
+        )
 
     def next_try(self, attempts: int, now: datetime) -> datetime:
         """When to try again after ``attempts`` tries."""

@@ -11,8 +11,8 @@ import click
 from syndicate import pipeline
 from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.project import Project
 from syndicate.project.secret import DEMO_MARKER
-from syndicate.project.settings import load_config
 from syndicate.project.starter import init_project
 from syndicate.store import open_store
 
@@ -44,15 +44,17 @@ def run_demo(directory: Path) -> int:
         (directory / DEMO_MARKER).write_text("written by `syndicate demo`; safe to delete\n")
         # Embedded defaults only: a SYNDICATE_MAIL__URL meant for a real project must not
         # send the made-up subscribers' digest through a real mail server.
-        config = load_config(directory, env={})
+        project = Project.load(directory, env={})
+        project.make_secret()  # the demo signs its links with a key of its own
+        config = project.config
         store = open_store(config.store_url)
         try:
             with progress_for_terminal() as progress:
                 report = pipeline.gather(config, store, progress)
             # Built while the sample site still answers, so image sizes can be asked.
             built = pipeline.build_feeds(config, store)
-            previews = _preview_digest(config, store, directory)
-            delivered = _deliver_digest(config, store)
+            previews = _preview_digest(project, store, directory)
+            delivered = _deliver_digest(project, store)
             stories = store.stories()
         finally:
             store.close()
@@ -89,12 +91,11 @@ def run_demo(directory: Path) -> int:
     return 1 if failed else 0
 
 
-def _preview_digest(config, store, directory: Path) -> list[Path]:
+def _preview_digest(project: Project, store, directory: Path) -> list[Path]:
     """The daily digest's next edition as .html and .eml files (nothing is sent)."""
 
-    from syndicate.project.schedules import digest_schedule
-
-    schedule = digest_schedule(config.project, "daily")
+    config = project.config
+    schedule = project.digest("daily")
     made = pipeline.preview_edition(config, store, schedule)
     if made is None:
         return []
@@ -122,20 +123,20 @@ class Delivered:
     summary: str = ""
 
 
-def _deliver_digest(config, store) -> Delivered:
+def _deliver_digest(project: Project, store) -> Delivered:
     """Subscribe the sample readers (consent attested: they are made up) and deliver this
     minute's daily edition through the project's transport, the Maildir outbox."""
     from datetime import UTC, datetime
 
     from syndicate.people import subscribe
-    from syndicate.project.schedules import digest_schedule
 
+    config = project.config
     outbox = config.project / config.mail_url.removeprefix("maildir:")
     for email, name in SAMPLE_SUBSCRIBERS:
         # As `subscribers add --confirmed` does: active at once, consent time recorded.
         subscribe(store, email, name, ["daily"], confirmed=True)
     now = datetime.now(UTC)
-    schedule = digest_schedule(config.project, "daily")
+    schedule = project.digest("daily")
     run = pipeline.deliver_digest(
         config, store, schedule, now.replace(second=0, microsecond=0), now
     )

@@ -34,7 +34,7 @@ class Made:
 
 def sender_for(config: Config, schedule: Schedule) -> Sender:
     """The From/Reply-To of a digest: the schedule's, else [mail] sender, else the site's."""
-    from_addr = schedule.sender or config.mail.get("sender", "")
+    from_addr = schedule.sender or config.mail.sender
     if not from_addr:
         host = (urlsplit(config.site.url).hostname or "localhost").removeprefix("www.")
         if "." not in host or host.replace(".", "").isdigit():
@@ -44,13 +44,13 @@ def sender_for(config: Config, schedule: Schedule) -> Sender:
         from_addr=from_addr,
         reply_to=schedule.reply_to,
         public_url=config.public_url,
-        unsubscribe_mailto=config.mail.get("unsubscribe_mailto", ""),
+        unsubscribe_mailto=config.mail.unsubscribe_mailto,
     )
 
 
 def dkim_key(config: Config, sender: Sender) -> DkimKey | None:
     """The configured DKIM key, or None when signing is off."""
-    key_file = config.mail.get("dkim_key_file", "")
+    key_file = config.mail.dkim_key_file
     if not key_file:
         return None
     path = config.project / key_file
@@ -61,10 +61,10 @@ def dkim_key(config: Config, sender: Sender) -> DkimKey | None:
             f"mail.dkim_key_file {str(path)!r} cannot be read ({exc.strerror})",
             "point it at a PEM private key, or leave it empty to send unsigned",
         ) from exc
-    selector = config.mail.get("dkim_selector", "")
+    selector = config.mail.dkim_selector
     if not selector:
         raise ConfigError("mail.dkim_selector is empty", "set the DNS selector of the key")
-    return DkimKey(selector, config.mail.get("dkim_domain") or sender.domain, key)
+    return DkimKey(selector, config.mail.dkim_domain or sender.domain, key)
 
 
 def render_edition(

@@ -75,7 +75,7 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
     media = known_media(
         store,
         [k[5] for rows in keys.values() for k in rows if k[5]],
-        probe=bool(config.feeds.get("probe_images", True)),
+        probe=bool(config.feeds.probe_images),
         allow_private=any(s.allow_private for s in sources),
         user_agent=sources[0].user_agent if sources else "syndicate",
     )
@@ -149,7 +149,7 @@ def _fingerprint(config: Config, feed: Feed, keys: list[list]) -> str:
         "feed": [feed.path, feed.title, feed.description, asdict(feed.spec)],
         "site": asdict(config.site),
         "public": config.public_url,
-        "hub": config.feeds.get("hub", ""),
+        "hub": config.feeds.hub,
         "stories": keys,
     }
     text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
@@ -175,7 +175,7 @@ def _channel(
         updated=_newest(entries),
         logo=config.site.logo or None,
         icon=config.site.icon or None,
-        hub=config.feeds.get("hub") or None,
+        hub=config.feeds.hub or None,
         entries=entries,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from syndicate.errors import ConfigError
 from syndicate.models import short_hash
-from syndicate.project.settings import Setting, check_value, unknown_key
+from syndicate.project.settings import Setting, read_table
 
 FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
@@ -24,8 +24,10 @@ FEED_SETTINGS: dict[str, Setting] = {
     "title": Setting(str, None, "the feed's title; {section} is the section's name", True),
     "description": Setting(str, "", "a line saying what the feed carries"),
     "sections": Setting((str, list), "all", '"all", or a list of section slugs'),
-    "entries": Setting(int, 50, "how many stories, newest first"),
-    "content": Setting(str, "full", '"full" (the whole story) or "summary"'),
+    "entries": Setting(int, 50, "how many stories, newest first", low=1, high=1000),
+    "content": Setting(
+        str, "full", '"full" (the whole story) or "summary"', choices=("full", "summary")
+    ),
     "formats": Setting(list, list(FORMATS), 'any of "rss", "atom", "json"'),
     "per_section": Setting(bool, False, "make one feed per section (like category feeds)"),
 }
@@ -90,22 +92,9 @@ def _load_one(path: Path, problems: list[str]) -> FeedSpec | None:
         problems.append(f"{where}: not valid TOML: {exc}")
         return None
     before = len(problems)
-    for key, value in data.items():
-        if key not in FEED_SETTINGS:
-            problems.append(unknown_key(where, key, list(FEED_SETTINGS)))
-            continue
-        err = check_value(where, key, value, FEED_SETTINGS[key])
-        if err:
-            problems.append(err)
+    v: dict[str, Any] = read_table(where, data, FEED_SETTINGS, problems)
     if len(problems) > before:
         return None
-    v: dict[str, Any] = {k: data.get(k, s.default) for k, s in FEED_SETTINGS.items()}
-    if not v["title"]:
-        problems.append(f"{where}: 'title' is required ({FEED_SETTINGS['title'].help})")
-    if not 1 <= v["entries"] <= 1000:
-        problems.append(f"{where}: 'entries' must be between 1 and 1000, not {v['entries']}")
-    if v["content"] not in ("full", "summary"):
-        problems.append(f"{where}: 'content' is {v['content']!r}; use 'full' or 'summary'")
     bad = [f for f in v["formats"] if f not in FORMATS]
     if bad or not v["formats"]:
         problems.append(

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, TemplateSyntaxError
 
 from syndicate.errors import ConfigError
-from syndicate.project.settings import Setting, check_value, unknown_key
+from syndicate.project.settings import Setting, read_table
 from syndicate.project.timing import When, cron_problem, parse_span
 
 KINDS = ("gather", "feeds", "digest")
@@ -33,7 +33,7 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     **_WHEN,
     "title": Setting(str, None, "the digest's name, shown at the top of every edition", True),
     "sections": Setting((str, list), "all", '"all", or a list of section slugs'),
-    "max_stories": Setting(int, 12, "most stories in one edition"),
+    "max_stories": Setting(int, 12, "most stories in one edition", low=1, high=100),
     "subject": Setting(
         str, "{{ edition.title }}: {{ edition.lead.title }}", "Jinja template of the subject"
     ),
@@ -124,17 +124,7 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
         return None
     settings = {"digest": DIGEST_SETTINGS, "feeds": _FEEDS_WHEN}.get(kind, _WHEN)
     before = len(problems)
-    for key, value in data.items():
-        if key not in settings:
-            problems.append(unknown_key(where, key, list(settings)))
-            continue
-        err = check_value(where, key, value, settings[key])
-        if err:
-            problems.append(err)
-    v: dict[str, Any] = {k: data.get(k, s.default) for k, s in settings.items()}
-    for key, setting in settings.items():
-        if setting.required and not v[key]:
-            problems.append(f"{where}: '{key}' is required ({setting.help})")
+    v: dict[str, Any] = read_table(where, data, settings, problems)
     if len(problems) == before:
         _check_when(where, kind, v, problems)
     if kind == "digest" and len(problems) == before:
@@ -176,8 +166,6 @@ def _check_when(where: str, kind: str, v: dict[str, Any], problems: list[str]) -
 
 
 def _check_digest(where: str, v: dict[str, Any], problems: list[str]) -> None:
-    if not 1 <= v["max_stories"] <= 100:
-        problems.append(f"{where}: 'max_stories' must be between 1 and 100, not {v['max_stories']}")
     if isinstance(v["sections"], str) and v["sections"] != "all":
         problems.append(f"{where}: 'sections' is {v['sections']!r}; use \"all\" or a list")
     if not re.match(r"^[a-z0-9][a-z0-9_-]*$", v["template"]):

@@ -22,12 +22,18 @@ CONFIG_FILE = "syndicate.toml"
 
 @dataclass(frozen=True)
 class Setting:
-    """One config key: its type, default and a line of help."""
+    """One config key: its type, default and a line of help; the values it may take
+    (choices), or the range a number must lie in (low and high inclusive, above: more
+    than)."""
 
     type: type | tuple[type, ...]
     default: Any
     help: str
     required: bool = False
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    above: float | None = None
 
 
 SETTINGS: dict[str, dict[str, Setting]] = {
@@ -59,41 +65,54 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "dkim_selector": Setting(str, "", "DKIM selector; signing is on when a key file is set"),
         "dkim_domain": Setting(str, "", "DKIM d= domain (default: the sender's domain)"),
         "dkim_key_file": Setting(str, "", "PEM private key for DKIM, relative to the project"),
-        "max_attempts": Setting(int, 8, "tries of a message before a temporary failure is final"),
-        "retry_base": Setting((int, float), 60, "seconds before the first retry, then doubled"),
-        "retry_max_age_hours": Setting((int, float), 48, "hours after which retries stop"),
-        "send_wait": Setting(
-            (int, float), 120, "seconds one `send` waits for deferred messages coming due"
+        "max_attempts": Setting(
+            int, 8, "tries of a message before a temporary failure is final", low=1
         ),
-        "pause_after": Setting(int, 20, "consecutive failures after which a send pauses"),
-        "batch": Setting(int, 100, "messages a sender claims from the ledger at a time"),
+        "retry_base": Setting(
+            (int, float), 60, "seconds before the first retry, then doubled", above=0
+        ),
+        "retry_max_age_hours": Setting((int, float), 48, "hours after which retries stop", above=0),
+        "send_wait": Setting(
+            (int, float), 120, "seconds one `send` waits for deferred messages coming due", low=0
+        ),
+        "pause_after": Setting(int, 20, "consecutive failures after which a send pauses", low=1),
+        "batch": Setting(int, 100, "messages a sender claims from the ledger at a time", above=0),
         "claim_lease": Setting(
             (int, float),
             600,
             "seconds a dead sender's claimed batch waits before another machine takes it "
             "over (on the same machine: at once); live senders renew theirs",
+            above=0,
         ),
     },
     "web": {
         "host": Setting(str, "127.0.0.1", "address the web app listens on"),
-        "port": Setting(int, 8080, "port the web app listens on"),
+        "port": Setting(int, 8080, "port the web app listens on", low=0, high=65535),
         "public_url": Setting(
             str, "", "the base of every link in emails and feeds (default http://HOST:PORT)"
         ),
     },
     "daemon": {
-        "workers": Setting(int, 4, "threads running jobs at once (gathers, builds, sends)"),
+        "workers": Setting(int, 4, "threads running jobs at once (gathers, builds, sends)", low=1),
         "shutdown_grace": Setting(
-            (int, float), 10, "seconds a stopping daemon waits for running jobs to finish"
+            (int, float), 10, "seconds a stopping daemon waits for running jobs to finish", low=0
         ),
-        "log_format": Setting(str, "auto", "json, text, or auto (text on a terminal, else json)"),
+        "log_format": Setting(
+            str,
+            "auto",
+            "json, text, or auto (text on a terminal, else json)",
+            choices=("auto", "json", "text"),
+        ),
         "send": Setting(
             bool, True, "send the editions it makes; false leaves sending to `syndicate worker`"
         ),
     },
     "worker": {
         "poll": Setting(
-            (int, float), 2, "seconds an idle `syndicate worker` waits before looking again"
+            (int, float),
+            2,
+            "seconds an idle `syndicate worker` waits before looking again",
+            above=0,
         ),
     },
     "feeds": {
@@ -108,22 +127,26 @@ SETTINGS: dict[str, dict[str, Setting]] = {
 SOURCE_KINDS = ("site", "feed")
 
 SOURCE_SETTINGS: dict[str, Setting] = {
-    "kind": Setting(str, "site", "what to read: 'site' (crawl) or 'feed' (RSS/Atom)"),
+    "kind": Setting(
+        str, "site", "what to read: 'site' (crawl) or 'feed' (RSS/Atom)", choices=SOURCE_KINDS
+    ),
     "url": Setting(
         str, None, "start URL: the site's home page or the feed's URL (default: [site] url)"
     ),
-    "max_pages": Setting(int, 10, "listing pages followed per section, pagination included"),
-    "concurrency": Setting(int, 4, "requests at a time per host"),
+    "max_pages": Setting(int, 10, "listing pages followed per section, pagination included", low=0),
+    "concurrency": Setting(int, 4, "requests at a time per host", low=1),
     "delay": Setting(
         (int, float),
         0.0,
         "seconds between requests to one host (robots.txt Crawl-delay wins when larger)",
     ),
     "timeout": Setting((int, float), 10.0, "seconds one request may take in all"),
-    "retries": Setting(int, 3, "extra tries after a 5xx answer or a time-out"),
-    "max_bytes": Setting(int, 10_000_000, "largest response read; larger ones are skipped"),
+    "retries": Setting(int, 3, "extra tries after a 5xx answer or a time-out", low=0),
+    "max_bytes": Setting(int, 10_000_000, "largest response read; larger ones are skipped", low=1),
     "max_redirects": Setting(int, 5, "redirects followed for one URL"),
-    "follow_depth": Setting(int, 1, "how far ALSO READ targets are followed when not listed"),
+    "follow_depth": Setting(
+        int, 1, "how far ALSO READ targets are followed when not listed", low=0
+    ),
     "max_age_days": Setting(int, 0, "skip stories older than this many days (0: no cutoff)"),
     "allow_private": Setting(
         bool, False, "allow loopback and private addresses (tests, intranets)"
@@ -134,6 +157,7 @@ SOURCE_SETTINGS: dict[str, Setting] = {
         "all",
         "known stories re-checked each gather: 'all' (conditional GET of each) or 'sitemap' "
         "(only those whose sitemap lastmod is newer than our copy)",
+        choices=("all", "sitemap"),
     ),
     "respect_robots": Setting(bool, True, "obey robots.txt rules and Crawl-delay"),
     "iframe_hosts": Setting(
@@ -147,7 +171,7 @@ SOURCE_SETTINGS: dict[str, Setting] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SourceConfig:
     """Validated settings of one source from ``[sources.NAME]``."""
 
@@ -171,7 +195,12 @@ class SourceConfig:
     user_agent: str
 
 
-@dataclass
+# The sections of syndicate.toml as typed, frozen objects. Their fields carry no defaults:
+# each default is written once, in SETTINGS, and a test checks that the fields and the
+# table's keys are the same.
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The ``[site]`` table."""
 
@@ -179,13 +208,85 @@ class SiteConfig:
     url: str
     timezone: str
     language: str
-    logo: str = ""
-    icon: str = ""
+    logo: str
+    icon: str
 
     @property
     def tz(self) -> ZoneInfo:
         """The site's time zone."""
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The ``[store]`` table (url as written; Config.store_url is the resolved one)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The ``[mail]`` table: the transport, the sender, DKIM, retries and claiming."""
+
+    url: str
+    sender: str
+    unsubscribe_mailto: str
+    dkim_selector: str
+    dkim_domain: str
+    dkim_key_file: str
+    max_attempts: int
+    retry_base: float
+    retry_max_age_hours: float
+    send_wait: float
+    pause_after: int
+    batch: int
+    claim_lease: float
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The ``[web]`` table."""
+
+    host: str
+    port: int
+    public_url: str
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """The ``[daemon]`` table."""
+
+    workers: int
+    shutdown_grace: float
+    log_format: str
+    send: bool
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The ``[worker]`` table."""
+
+    poll: float
+
+
+@dataclass(frozen=True)
+class FeedsSettings:
+    """The ``[feeds]`` table."""
+
+    out: str
+    hub: str
+    probe_images: bool
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteConfig,
+    "store": StoreSettings,
+    "mail": MailSettings,
+    "web": WebSettings,
+    "daemon": DaemonSettings,
+    "worker": WorkerSettings,
+    "feeds": FeedsSettings,
+}
 
 
 @dataclass
@@ -195,24 +296,28 @@ class Config:
     project: Path
     site: SiteConfig
     store_url: str
-    mail_url: str
-    web: dict[str, Any]
-    mail: dict[str, Any] = field(default_factory=dict)
-    feeds: dict[str, Any] = field(default_factory=dict)
+    mail: MailSettings
+    web: WebSettings
+    daemon: DaemonSettings
+    worker: WorkerSettings
+    feeds: FeedsSettings
     sources: dict[str, SourceConfig] = field(default_factory=dict)
-    daemon: dict[str, Any] = field(default_factory=dict)
-    worker: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mail_url(self) -> str:
+        """Where mail goes: smtp://…, smtps://… or maildir:PATH ([mail] url)."""
+        return self.mail.url
 
     @property
     def public_url(self) -> str:
         """Where the web app is reached from outside, without a trailing slash."""
-        url = self.web.get("public_url") or f"http://{self.web['host']}:{self.web['port']}"
+        url = self.web.public_url or f"http://{self.web.host}:{self.web.port}"
         return url.rstrip("/")
 
     @property
     def feeds_out(self) -> Path:
         """The directory `feeds build` writes to."""
-        return self.project / self.feeds.get("out", "public/feeds")
+        return self.project / self.feeds.out
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -229,17 +334,54 @@ def _type_name(t: type | tuple[type, ...]) -> str:
 
 
 def check_value(where: str, key: str, value: Any, setting: Setting) -> str | None:
+    """The problem with one value (its type, choices or range), or None."""
     if isinstance(value, bool) and setting.type is not bool:
         return f"{where}: '{key}' must be {_type_name(setting.type)}, not {value!r}"
     if not isinstance(value, setting.type):
         return f"{where}: '{key}' must be {_type_name(setting.type)}, not {value!r}"
+    if setting.choices and value not in setting.choices:
+        return f"{where}: '{key}' is {value!r}; use one of {', '.join(setting.choices)}"
+    if isinstance(value, int | float):
+        low, high, above = setting.low, setting.high, setting.above
+        if low is not None and high is not None and not low <= value <= high:
+            return f"{where}: '{key}' must be between {low:g} and {high:g}, not {value}"
+        if low is not None and high is None and value < low:
+            return f"{where}: '{key}' must be {low:g} or more, not {value}"
+        if above is not None and value <= above:
+            return f"{where}: '{key}' must be more than {above:g}, not {value}"
     return None
 
 
 def unknown_key(where: str, key: str, known: list[str]) -> str:
+    """The line for a key no table knows, with the nearest known key as a hint."""
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
     return f"{where}: unknown key '{key}'{hint}"
+
+
+def read_table(
+    where: str,
+    table: dict[str, Any],
+    settings: dict[str, Setting],
+    problems: list[str],
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Check one table against its settings and return every key's value, the default
+    where the table has none. Each problem (an unknown key, a wrong type, a value out of
+    its choices or range, a required key missing) is added to problems as one line naming
+    the file (where) and the key (prefix + key); every table of a project (syndicate.toml,
+    its [sources.*], schedules/*.toml, feeds/*.toml) is read by this one function."""
+    for key, value in table.items():
+        if key not in settings:
+            problems.append(unknown_key(where, prefix + key, [prefix + k for k in settings]))
+            continue
+        if err := check_value(where, prefix + key, value, settings[key]):
+            problems.append(err)
+    values = {key: table.get(key, setting.default) for key, setting in settings.items()}
+    for key, setting in settings.items():
+        if setting.required and values[key] in (None, ""):
+            problems.append(f"{where}: '{prefix}{key}' is required ({setting.help})")
+    return values
 
 
 def _coerce_env(raw: str, setting: Setting) -> Any:
@@ -283,7 +425,6 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}", "fix the syntax at that line") from exc
     problems = _env_overrides(data, env)
     where = str(path)
-    values: dict[str, dict[str, Any]] = {}
     for section, table in data.items():
         if section == "sources":
             continue
@@ -291,26 +432,18 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
             problems.append(
                 unknown_key(where, section, [*SETTINGS, "sources"]).replace("key", "table")
             )
-            continue
-        if not isinstance(table, dict):
+        elif not isinstance(table, dict):
             problems.append(f"{where}: '{section}' must be a table ([{section}])")
-    for section, settings in SETTINGS.items():
-        table = data.get(section, {}) if isinstance(data.get(section), dict) else {}
-        values[section] = {}
-        for key, value in table.items():
-            if key not in settings:
-                problems.append(
-                    unknown_key(where, f"{section}.{key}", [f"{section}.{k}" for k in settings])
-                )
-                continue
-            err = check_value(where, f"{section}.{key}", value, settings[key])
-            if err:
-                problems.append(err)
-        for key, setting in settings.items():
-            value = table.get(key, setting.default)
-            if setting.required and value in (None, ""):
-                problems.append(f"{where}: '{section}.{key}' is required ({setting.help})")
-            values[section][key] = value
+    values = {
+        section: read_table(
+            where,
+            data[section] if isinstance(data.get(section), dict) else {},
+            settings,
+            problems,
+            f"{section}.",
+        )
+        for section, settings in SETTINGS.items()
+    }
     site = values["site"]
     if isinstance(site.get("url"), str) and not _web_url(site["url"]):
         problems.append(
@@ -325,34 +458,14 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
             "(e.g. 'Asia/Kolkata', 'UTC')"
         )
     sources = _load_sources(where, data.get("sources"), site.get("url"), problems)
-    daemon = values["daemon"]
-    if daemon["log_format"] not in ("auto", "json", "text"):
-        problems.append(
-            f"{where}: 'daemon.log_format' is {daemon['log_format']!r}; use auto, json or text"
-        )
-    if isinstance(daemon["workers"], int) and daemon["workers"] < 1:
-        problems.append(f"{where}: 'daemon.workers' must be 1 or more")
-    for key, value in (
-        ("mail.batch", values["mail"]["batch"]),
-        ("mail.claim_lease", values["mail"]["claim_lease"]),
-        ("worker.poll", values["worker"]["poll"]),
-    ):
-        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            problems.append(f"{where}: '{key}' must be more than 0, not {value}")
     if problems:
         raise ConfigError(problems, f"fix {path.name} (or the environment) and run again")
-    store_url = _resolve_store_url(values["store"]["url"], project)
+    sections = {name: cls(**values[name]) for name, cls in SECTIONS.items()}
     return Config(
         project=project,
-        site=SiteConfig(**values["site"]),
-        store_url=store_url,
-        mail_url=values["mail"]["url"],
-        mail=values["mail"],
-        web=values["web"],
-        feeds=values["feeds"],
+        store_url=_resolve_store_url(values["store"]["url"], project),
         sources=sources,
-        daemon=values["daemon"],
-        worker=values["worker"],
+        **{k: v for k, v in sections.items() if k != "store"},
     )
 
 
@@ -369,38 +482,8 @@ def _load_sources(
         if not isinstance(raw, dict):
             problems.append(f"{where}: 'sources.{name}' must be a table")
             continue
-        vals: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key not in SOURCE_SETTINGS:
-                problems.append(
-                    unknown_key(
-                        where,
-                        f"sources.{name}.{key}",
-                        [f"sources.{name}.{k}" for k in SOURCE_SETTINGS],
-                    )
-                )
-                continue
-            err = check_value(where, f"sources.{name}.{key}", value, SOURCE_SETTINGS[key])
-            if err:
-                problems.append(err)
-            vals[key] = value
-        for key, setting in SOURCE_SETTINGS.items():
-            vals.setdefault(key, setting.default)
+        vals = read_table(where, raw, SOURCE_SETTINGS, problems, f"sources.{name}.")
         vals["url"] = vals["url"] or site_url
-        if vals["kind"] not in SOURCE_KINDS:
-            problems.append(
-                f"{where}: 'sources.{name}.kind' is {vals['kind']!r}; "
-                f"use one of {', '.join(SOURCE_KINDS)}"
-            )
-        for key in ("concurrency", "retries", "max_pages", "follow_depth", "max_bytes"):
-            if isinstance(vals[key], int) and vals[key] < (
-                1 if key in ("concurrency", "max_bytes") else 0
-            ):
-                problems.append(f"{where}: 'sources.{name}.{key}' must not be {vals[key]}")
-        if vals["recheck"] not in ("all", "sitemap"):
-            problems.append(
-                f"{where}: 'sources.{name}.recheck' is {vals['recheck']!r}; use 'all' or 'sitemap'"
-            )
         if not vals["url"]:
             problems.append(f"{where}: 'sources.{name}.url' is needed (or set [site] url)")
         elif isinstance(vals["url"], str) and not _web_url(vals["url"]):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
+from syndicate.project.secret import KEY_FILE, create_secret_key
 
 
 def init_project(
@@ -51,6 +52,10 @@ def init_project(
         target.write_text(text, encoding="utf-8")
         written.append(target)
     (directory / ".gitignore").write_text("public/\nsyndicate.db*\n.secret-key\n", encoding="utf-8")
+    # The key that signs the project's links is made here, once, by name: nothing later
+    # makes one behind the user's back (SYNDICATE_SECRET_KEY, when set, wins over it).
+    if create_secret_key(directory):
+        written.append(directory / KEY_FILE)
     return written
 
 

@@ -20,9 +20,9 @@ import time
 from datetime import UTC, datetime
 
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.project import Project
 from syndicate.project.schedules import Schedule
 from syndicate.project.secret import require_secret_key
-from syndicate.project.settings import Config
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
 from syndicate.run.jobs import Jobs
 from syndicate.run.logs import event, setup
@@ -31,19 +31,20 @@ from syndicate.store import open_store, shown_url
 RETRY_SWEEP_SECONDS = 30  # deferred messages of any edition are picked up this often
 
 
-def run_daemon(config: Config, host: str, port: int, log_format: str | None = None) -> int:
+def run_daemon(project: Project, host: str, port: int, log_format: str | None = None) -> int:
     """Run until SIGTERM or Ctrl-C; return the exit status."""
+    config = project.config
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
-    setup(log_format or config.daemon.get("log_format", "auto"))
+    setup(log_format or config.daemon.log_format)
     require_secret_key(config.project, "the daemon")
     sock = _listen(host, port)
     store = open_store(config.store_url)
     stop = threading.Event()
-    jobs = Jobs(config, store, stop)  # ConfigError: bad schedules, exit 2 before anything runs
-    workers = int(config.daemon.get("workers", 4))
+    jobs = Jobs(project, store, stop)  # ConfigError: bad schedules, exit 2 before anything runs
+    workers = config.daemon.workers
     scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=workers)},
@@ -56,7 +57,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
         id="_retries",
         name="retry sweep",
     )
-    server, web = _start_web(config, sock)
+    server, web = _start_web(project, sock)
     heartbeat = Heartbeat(store, "daemon").start()
 
     reload = threading.Event()
@@ -85,7 +86,7 @@ def run_daemon(config: Config, host: str, port: int, log_format: str | None = No
         stop.set()
         scheduler.shutdown(wait=False)
         server.should_exit = True
-        grace = float(config.daemon.get("shutdown_grace", 10))
+        grace = config.daemon.shutdown_grace
         busy = _wait_for_jobs(jobs, grace)
         web.join(timeout=2)
         heartbeat.stop()
@@ -112,14 +113,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _start_web(config: Config, sock: socket.socket):
+def _start_web(project: Project, sock: socket.socket):
     """uvicorn in a thread of its own (signals stay with the main thread)."""
     import uvicorn
 
     from syndicate.web.app import create_app
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(create_app(project), log_config=None, access_log=False, lifespan="off")
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="web")
     thread.daemon = True

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from syndicate import pipeline
 from syndicate.errors import SyndicateError
-from syndicate.project.schedules import Schedule, load_schedules
-from syndicate.project.settings import Config
+from syndicate.project import Project
+from syndicate.project.schedules import Schedule
 from syndicate.run.logs import event
 from syndicate.store import Store
 
@@ -48,24 +48,29 @@ class _LogProgress:
 class Jobs:
     """The job bodies of one daemon; safe to call from any thread."""
 
-    def __init__(self, config: Config, store: Store, stop: threading.Event) -> None:
-        self.config, self.store, self.stop = config, store, stop
-        self.schedules: dict[str, Schedule] = load_schedules(config.project)
+    def __init__(self, project: Project, store: Store, stop: threading.Event) -> None:
+        self.project, self.store, self.stop = project, store, stop
+        self.config = project.config
+        project.schedules  # noqa: B018 - read now: bad schedules stop the daemon at start
         self._feeds_lock = threading.Lock()
         self._lock = threading.Lock()
         self._told_skipped: set[tuple[str, datetime]] = set()
         self._running: set[str] = set()
 
+    @property
+    def schedules(self) -> dict[str, Schedule]:
+        """The project's schedules (those of its last reload)."""
+        return self.project.schedules
+
     def reload(self) -> dict[str, Schedule]:
         """Read schedules/ again (a ConfigError leaves the old ones in place)."""
-        self.schedules = load_schedules(self.config.project)
-        return self.schedules
+        return self.project.reload()
 
     @property
     def sends(self) -> bool:
         """Whether this daemon sends its editions ([daemon] send), or leaves that to
         `syndicate worker`s."""
-        return bool(self.config.daemon.get("send", True))
+        return self.config.daemon.send
 
     @property
     def feeds_follow_gather(self) -> bool:

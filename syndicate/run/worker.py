@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.errors import ConfigError, db_reason
+from syndicate.project import Project
 from syndicate.project.secret import require_secret_key
-from syndicate.project.settings import Config
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
 from syndicate.run.logs import event, setup
 from syndicate.store import open_store, shown_url
@@ -34,11 +34,12 @@ _STORE_RETRY = 5.0
 _PAUSED_SECONDS = 60.0
 
 
-def run_worker(config: Config, log_format: str | None = None, once: bool = False) -> int:
+def run_worker(project: Project, log_format: str | None = None, once: bool = False) -> int:
     """Send until SIGTERM or Ctrl-C (or, with ``once``, until nothing is due); exit status."""
     from syndicate import pipeline
 
-    setup(log_format or config.daemon.get("log_format", "auto"))
+    config = project.config
+    setup(log_format or config.daemon.log_format)
     require_secret_key(config.project, "a send worker")
     store = open_store(config.store_url)
     transport = pipeline.open_transport(config)
@@ -46,7 +47,7 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
     # A worker never sits on one edition waiting for its deferred rows to come due: it
     # goes back to its to-do list, where they show up again when due.
     policy.wait = 0.0
-    poll = float(config.worker.get("poll", 2))
+    poll = config.worker.poll
 
     stop = threading.Event()
     stop_on_signals(stop, "worker")
@@ -62,7 +63,7 @@ def run_worker(config: Config, log_format: str | None = None, once: bool = False
         batch=policy.batch,
         lease=int(policy.lease.total_seconds()),
     )
-    desk = _Desk(config, store)
+    desk = _Desk(project, store)
     totals = {"sent": 0, "failed": 0, "skipped": 0}
     lost = False  # the store failed at least once (--once: exit 1)
     try:
@@ -158,8 +159,8 @@ class _Desk:
     prepared once (never re-rendered: the edition's stored HTML and text are what every
     sender composes from), with the sender details of its schedule."""
 
-    def __init__(self, config: Config, store) -> None:
-        self.config, self.store = config, store
+    def __init__(self, project: Project, store) -> None:
+        self.project, self.config, self.store = project, project.config, store
         self._made: dict[int, object] = {}
         self._unusable: dict[int, float] = {}
         self.held: list[str] = []  # claimers whose rows could not be handed back yet
@@ -195,7 +196,7 @@ class _Desk:
         from syndicate import pipeline
 
         try:
-            made = pipeline.load_edition(self.config, self.store, edition_id)
+            made = pipeline.load_edition(self.project, self.store, edition_id)
         except ConfigError as exc:
             self._unusable[edition_id] = time.monotonic() + _UNUSABLE_SECONDS
             event("worker.edition_unusable", logging.ERROR, edition=edition_id, error=str(exc),

@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from syndicate.errors import SyndicateError
-from syndicate.project.settings import Config
+from syndicate.project import Project
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -80,8 +80,9 @@ class FeedFiles:
         return cached
 
 
-def create_app(config: Config) -> Starlette:
+def create_app(project: Project) -> Starlette:
     """The web app for a project. Later features add their routes here."""
+    config = project.config
     files = FeedFiles(config.feeds_out)
 
     async def feed(request: Request) -> Response:
@@ -122,7 +123,7 @@ def create_app(config: Config) -> Starlette:
         routes=[
             Route("/feeds/{path:path}", feed, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            *people_routes(config, store),
+            *people_routes(project, store),
         ],
         lifespan=_closing(store),
     )
@@ -174,7 +175,7 @@ def _not_modified(request: Request, found: _Cached, etag: str) -> bool:
     return False
 
 
-def serve_app(config: Config, host: str, port: int) -> int:
+def serve_app(project: Project, host: str, port: int) -> int:
     """Run the web app with uvicorn until interrupted; return the exit status."""
     import uvicorn
 
@@ -191,8 +192,8 @@ def serve_app(config: Config, host: str, port: int) -> int:
             f"cannot listen on {host}:{port} ({exc.strerror or exc})",
             "pick another port with --port, or stop what is using it",
         ) from exc
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info"))
+    server = uvicorn.Server(uvicorn.Config(create_app(project), log_level="info"))
     where = f"http://{host}:{sock.getsockname()[1]}/feeds/"
-    print(f"serving feeds from {config.feeds_out} on {where}", flush=True)
+    print(f"serving feeds from {project.config.feeds_out} on {where}", flush=True)
     server.run(sockets=[sock])
     return 0

@@ -25,9 +25,7 @@ from starlette.routing import Route
 
 from syndicate import people, pipeline
 from syndicate.errors import SyndicateError
-from syndicate.project.schedules import load_schedules
-from syndicate.project.secret import secret_key
-from syndicate.project.settings import Config
+from syndicate.project import Project
 from syndicate.store import Store
 from syndicate.tokens import Tokens
 
@@ -36,9 +34,10 @@ SUBSCRIBE_LIMIT = 5  # requests per IP …
 SUBSCRIBE_WINDOW = 600.0  # … in this many seconds
 
 
-def routes(config: Config, store: Store) -> list[Route]:
-    """The routes, bound to a project's config and an open store."""
-    tokens = Tokens(secret_key(config.project))
+def routes(project: Project, store: Store) -> list[Route]:
+    """The routes, bound to a project (its digests as of its last reload) and a store."""
+    config = project.config
+    tokens = Tokens(project.secret)
     limiter = _PerIP(SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW)
     # One environment per app: Jinja compiles each template once and caches it.
     pages = web_templates(config.project)
@@ -46,9 +45,7 @@ def routes(config: Config, store: Store) -> list[Route]:
     answer = partial(_answer, pages)
 
     def digests() -> dict[str, str]:
-        return {
-            s.name: s.title for s in load_schedules(config.project).values() if s.kind == "digest"
-        }
+        return {name: s.title for name, s in project.digests.items()}
 
     async def subscribe(request: Request) -> Response:
         ip = request.client.host if request.client else None
@@ -72,7 +69,7 @@ def routes(config: Config, store: Store) -> list[Route]:
             return answer(wants_json, 404, "No digest", "There is nothing to subscribe to.")
         from starlette.concurrency import run_in_threadpool
 
-        await run_in_threadpool(_subscribe, config, store, address, name, chosen, ip)
+        await run_in_threadpool(_subscribe, project, store, address, name, chosen, ip)
         # The same answer whether the address was new, pending, active or suppressed.
         return answer(
             wants_json,
@@ -156,13 +153,12 @@ def routes(config: Config, store: Store) -> list[Route]:
     ]
 
 
-def _subscribe(config, store, address, name, chosen, ip) -> None:
+def _subscribe(project, store, address, name, chosen, ip) -> None:
     sub, pending = people.subscribe(store, address, name, chosen, confirmed=False, ip=ip)
     if pending:
-        schedules = load_schedules(config.project)
         # The answer is the same either way: it must not tell what happened to the address.
         try:
-            pipeline.send_confirmation(config, sub, schedules.get(chosen[0]))
+            pipeline.send_confirmation(project.config, sub, project.schedule(chosen[0]))
         except SyndicateError as exc:
             log.warning("confirmation to %s not sent: %s", address, exc)
 
