@@ -30,6 +30,7 @@ from syndicate.store import Store
 
 if TYPE_CHECKING:  # the feed writers and the mail machinery load only when used
     from syndicate.deliver import Transport
+    from syndicate.deliver.bounces import BounceReport
     from syndicate.deliver.send import RetryPolicy, SendReport
     from syndicate.digest.make import Made
     from syndicate.feeds.build import BuildReport
@@ -80,7 +81,9 @@ def validate_feeds(config: Config, out: Path | None = None) -> tuple[int, list[s
     return validate_dir(out or config.feeds_out)
 
 
-def create_edition(config: Config, store: Store, schedule_name: str, slot: datetime):
+def create_edition(
+    config: Config, store: Store, schedule_name: str, slot: datetime
+) -> tuple[Made | None, bool]:
     """Make and store the edition of (schedule, slot) once; see digest.make.create_edition."""
     from syndicate.digest.make import create_edition as make
 
@@ -161,7 +164,7 @@ def deliver_digest(
     *,
     send: bool = True,
     stop: threading.Event | None = None,
-    progress=None,
+    progress: Progress | None = None,
     announce: Callable[[DigestRun], None] | None = None,
 ) -> DigestRun:
     """Make or resume the edition of (schedule, slot), add its recipients by the one
@@ -174,27 +177,34 @@ def deliver_digest(
     run = DigestRun(made, created)
     if made is None:
         return run
-    edition = made.edition
+    edition, edition_id = made.edition, _stored_id(made)
     if recipients_welcome(schedule, edition.slot, now, created):
         run.added = store.add_deliveries(
-            edition.id, store.subscribers(digest=schedule.name, status="active")
+            edition_id, store.subscribers(digest=schedule.name, status="active")
         )
-    counts = store.delivery_counts(edition.id)
+    counts = store.delivery_counts(edition_id)
     run.recipients = sum(counts.values())
     if announce is not None:
         announce(run)
     if not send or not (counts.get("pending") or counts.get("deferred")):
         return run
     with _sending_lock:
-        if edition.id in _sending:
+        if edition_id in _sending:
             return run
-        _sending.add(edition.id)
+        _sending.add(edition_id)
     try:
         run.report = send_edition(config, store, made, progress, stop)
     finally:
         with _sending_lock:
-            _sending.discard(edition.id)
+            _sending.discard(edition_id)
     return run
+
+
+def _stored_id(made: Made) -> int:
+    """The id of a stored edition (one just made in memory has none yet)."""
+    if made.edition.id is None:
+        raise ValueError("the edition is not stored")
+    return made.edition.id
 
 
 def edition_slot(
@@ -246,7 +256,7 @@ def send_edition(
     config: Config,
     store: Store,
     made: Made,
-    progress=None,
+    progress: Progress | None = None,
     stop: threading.Event | None = None,
     transport: Transport | None = None,
     policy: RetryPolicy | None = None,
@@ -256,7 +266,7 @@ def send_edition(
 
     return deliver_edition(
         store,
-        made.edition.id,
+        _stored_id(made),
         made.message,
         transport or open_transport(config),
         policy or retry_policy(config),
@@ -297,7 +307,7 @@ def write_dry_run(config: Config, store: Store, made: Made, out: Path) -> tuple[
     return written, len(subs) - written
 
 
-def process_bounces(store: Store, maildir: Path):
+def process_bounces(store: Store, maildir: Path) -> BounceReport:
     """Read a Maildir of delivery status notifications; see deliver.bounces."""
     from syndicate.deliver.bounces import process_bounces as process
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.cli import SHARED, SITE_A
+from support.summary import SUMMARY
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("SYNDICATE_SHARED", REPO.parent / "shared"))
-SITE_A = SHARED / "fixtures" / "site-a"
 sys.path.insert(0, str(SHARED / "tools"))
 
 
@@ -112,47 +109,6 @@ def site_a():
         yield base.rstrip("/"), handle
     finally:
         handle.stop()
-
-
-def run_cli(
-    *args: str, project: Path | None = None, env: dict | None = None, check: int | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real `syndicate` command in a subprocess."""
-    cmd = [sys.executable, "-m", "syndicate"]
-    if project is not None:
-        cmd += ["--project", str(project)]
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
-    full_env.update(env or {})
-    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env, timeout=300)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
-    return proc
-
-
-def make_project(
-    tmp_path: Path, base: str, extra: str = "", timezone: str = "Asia/Kolkata", **source: object
-) -> Path:
-    """`syndicate init` a project for a served site, allowed to crawl loopback."""
-    project = tmp_path / "proj"
-    run_cli("init", str(project), "--site-url", base + "/", "--timezone", timezone, check=0)
-    cfg = project / "syndicate.toml"
-    source = {"allow_private": True, **source}
-    text = cfg.read_text()
-    for key in source:
-        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
-    lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in source.items())
-    cfg.write_text(text.replace("[sources.site]\n", "[sources.site]\n" + lines) + extra)
-    return project
-
-
-def stories_json(project: Path) -> list[dict]:
-    """Every stored story as `stories --json` prints it."""
-    proc = run_cli("stories", "--json", project=project, check=0)
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-
-
-# Tables tests want shown in the run's output even when they pass (pytest hides stdout).
-SUMMARY: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

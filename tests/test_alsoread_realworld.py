@@ -4,7 +4,10 @@ it came from in labels.json). The floors are the issue's targets."""
 
 from __future__ import annotations
 
+import pytest
 from alsoread_set import score
+
+pytestmark = pytest.mark.fast
 
 PRECISION_FLOOR = 0.98
 RECALL_FLOOR = 0.95

@@ -6,7 +6,7 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support.cli import run_cli
 
 from syndicate.deliver.bounces import SOFT_BOUNCE_LIMIT, process_bounces
 from syndicate.errors import ConfigError

@@ -8,12 +8,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import SITE_A, make_project, run_cli, stories_json
+from support.cli import SITE_A, run_cli, stories_json
+from support.projects import site_project
 
 
 def test_size_cap_skips_and_reports_larger_pages(tmp_path, site_a, truth):
     base, _ = site_a
-    project = make_project(tmp_path, base, max_bytes=1_000_000)
+    project = site_project(tmp_path, base, max_bytes=1_000_000)
     proc = run_cli("gather", project=project)
     assert proc.returncode == 1
     big = truth["edge_cases"]["oversized"]
@@ -24,7 +25,7 @@ def test_size_cap_skips_and_reports_larger_pages(tmp_path, site_a, truth):
 
 def test_loopback_refused_unless_allowed(tmp_path, site_a):
     base, server = site_a
-    project = make_project(tmp_path, base, allow_private=False)
+    project = site_project(tmp_path, base, allow_private=False)
     proc = run_cli("gather", project=project)
     assert proc.returncode == 1
     assert "refusing a loopback/private address" in proc.stderr
@@ -46,7 +47,7 @@ def test_robots_rules_and_crawl_delay_are_obeyed(tmp_path):
     )
     base, server = serve(str(site))
     try:
-        project = make_project(tmp_path, base.rstrip("/"))
+        project = site_project(tmp_path, base.rstrip("/"))
         started = time.monotonic()
         proc = run_cli("gather", project=project)
         elapsed = time.monotonic() - started
@@ -113,7 +114,7 @@ def test_timeouts_are_retried_and_naive_dates_read_in_site_zone(tmp_path):
     thread.start()
     try:
         base = f"http://127.0.0.1:{srv.server_address[1]}"
-        project = make_project(tmp_path, base, timezone="Europe/London", timeout=0.5)
+        project = site_project(tmp_path, base, timezone="Europe/London", timeout=0.5)
         proc = run_cli("gather", project=project)
     finally:
         srv.shutdown()
@@ -126,7 +127,7 @@ def test_timeouts_are_retried_and_naive_dates_read_in_site_zone(tmp_path):
 
 def test_recheck_sitemap_trusts_lastmod(tmp_path, site_a, truth):
     base, server = site_a
-    project = make_project(tmp_path, base, recheck="sitemap")
+    project = site_project(tmp_path, base, recheck="sitemap")
     run_cli("gather", project=project)
     before = len(server.requests)
     second = run_cli("gather", project=project)
@@ -154,7 +155,7 @@ def test_dates_from_the_sites_feed_when_a_page_declares_none(tmp_path, truth):
     assert not meta["json_ld"] and not meta["published_meta"]
     base, server = serve(str(site))
     try:
-        project = make_project(tmp_path, base.rstrip("/"))
+        project = site_project(tmp_path, base.rstrip("/"))
         run_cli("gather", project=project)
         requested = [t for _, t, _ in server.requests]
     finally:

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import make_project, run_cli, stories_json
+from support.cli import run_cli, stories_json
+from support.projects import site_project
 
 
 def _article(title: str, canonical: str) -> bytes:
@@ -107,7 +108,7 @@ def _plain_site(site: type[_Site]) -> None:
 def test_malformed_links_and_a_missing_guessed_sitemap_are_no_failures(tmp_path, tiny_site):
     base, site = tiny_site
     _plain_site(site)
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     first = run_cli("gather", project=project)
     assert first.returncode == 0, first.stderr + first.stdout
     assert "/sitemap.xml" in site.hits  # guessed, absent, and not called a failure
@@ -134,7 +135,7 @@ def test_malformed_sitemap_entry_costs_only_itself(tmp_path, tiny_site):
         0,
     )
     site.pages["/map.xml"] = (200, "application/xml", sitemap, 0)
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     proc = run_cli("gather", project=project)
     assert proc.returncode == 0, proc.stderr
     assert "2 new" in proc.stdout
@@ -152,7 +153,7 @@ def test_a_dripping_server_is_cut_off_at_the_whole_request_deadline(tmp_path, ti
         0,
     )
     # Each chunk comes well within httpx's per-read time-out; the whole never within 1 s.
-    project = make_project(tmp_path, base, timeout=1, retries=1)
+    project = site_project(tmp_path, base, timeout=1, retries=1)
     started = time.monotonic()
     proc = run_cli("gather", project=project)
     elapsed = time.monotonic() - started
@@ -172,7 +173,7 @@ def test_fetch_states_written_in_batches_keep_what_is_learnt_after(tmp_path, tin
 
     base, site = tiny_site
     _plain_site(site)
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
 
     class Quiet:
         def add(self, n: int = 1) -> None: ...
@@ -196,7 +197,7 @@ def test_fetch_states_written_in_batches_keep_what_is_learnt_after(tmp_path, tin
 
 def test_a_store_that_cannot_be_opened_is_one_clear_line(tmp_path, tiny_site):
     base, _ = tiny_site
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     proc = run_cli(
         "stories",
         project=project,
@@ -208,7 +209,7 @@ def test_a_store_that_cannot_be_opened_is_one_clear_line(tmp_path, tiny_site):
 
 
 def test_a_malformed_site_url_is_a_config_error(tmp_path):
-    project = make_project(tmp_path, "http://127.0.0.1:1")
+    project = site_project(tmp_path, "http://127.0.0.1:1")
     proc = run_cli("gather", project=project, env={"SYNDICATE_SITE__URL": "http://[bad"})
     assert proc.returncode == 2
     assert "'site.url' must be an http:// or https:// address" in proc.stderr
@@ -225,7 +226,7 @@ def test_an_article_without_a_body_is_one_failure_line_and_not_stored(tmp_path, 
         b"</div></article></body></html>"
     )
     site.pages["/news/second-story-of-the-day/"] = (200, "text/html", empty, 0)
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     proc = run_cli("gather", project=project, check=1)
     lines = [x for x in proc.stderr.splitlines() if "no article body found" in x]
     assert len(lines) == 1, proc.stderr

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from conftest import make_project, run_cli
 from processes import KEY, Daemon
 from smtp_server import SMTPServer
+from support.cli import run_cli
+from support.projects import site_project
 
 from syndicate.models import Image, Story, Subscriber
 from syndicate.project.settings import load_config
@@ -62,7 +63,7 @@ def _message_ids(smtp: SMTPServer) -> list[str]:
 
 def test_daemon_gathers_builds_sends_stops_and_does_not_resend(tmp_path, site_a, smtp):
     base, _ = site_a
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     _configure(project, smtp, 'kind = "digest"\nevery = "3s"\ntitle = "Daily"\n')
     _subscribe(project, 3)
 

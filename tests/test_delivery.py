@@ -12,60 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from smtp_server import SMTPServer
+from support.cli import run_cli
+from support.projects import add_stories, mail_project
 
-from syndicate.models import Image, Story, Subscriber
 from syndicate.project.settings import load_config
 from syndicate.store import open_store
 
 BASE = "https://news.example.com"
-
-
-def make_project(
-    tmp_path: Path, smtp: SMTPServer, subscribers: int, extra: str = "", pool: int = 2
-) -> Path:
-    """A project with three stories, N active subscribers of 'daily', mail to the server."""
-    project = tmp_path / "proj"
-    run_cli("init", str(project), "--site-url", f"{BASE}/", "--name", "Harbour News", check=0)
-    cfg = project / "syndicate.toml"
-    text = cfg.read_text().replace(
-        'url = "maildir:public/outbox"',
-        f'url = "smtp://127.0.0.1:{smtp.port}?pool={pool}"\n'
-        "retry_base = 0.05\nsend_wait = 20\npause_after = 50\n"
-        'sender = "Harbour News <news@news.example.com>"',
-    )
-    cfg.write_text(
-        text.replace('public_url = ""', 'public_url = "https://news.example.com"') + extra
-    )
-    (project / ".secret-key").write_text("test-key\n")
-    add_stories(project, range(3))
-    store = open_store(load_config(project).store_url)
-    for i in range(subscribers):
-        store.save_subscriber(
-            Subscriber(f"reader{i}@example.org", f"Reader {i}", "active", ["daily"])
-        )
-    store.close()
-    return project
-
-
-def add_stories(project: Path, numbers) -> None:
-    store = open_store(load_config(project).store_url)
-    for i in numbers:
-        store.save_story(
-            Story(
-                url=f"{BASE}/2024/world/story-{i}/",
-                title=f"Story {i}",
-                published=datetime.now(UTC) - timedelta(hours=10 - i),
-                section="world",
-                section_name="World",
-                image=Image(f"{BASE}/img/{i}.jpg", "A caption"),
-                summary=f"Lede {i}.",
-                body_text=["Body."],
-                body_html="<p>Body.</p>",
-            )
-        )
-    store.close()
 
 
 def counts(project: Path) -> dict[str, int]:
@@ -77,7 +30,7 @@ def counts(project: Path) -> dict[str, int]:
 
 
 def test_send_delivers_one_message_per_subscriber_once(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 20)
+    project = mail_project(tmp_path, smtp, 20)
     first = run_cli("send", "daily", project=project, check=0)
     assert "sent: 20 sent, 0 deferred, 0 failed, 0 skipped" in first.stdout, first.stdout
     assert len(smtp.received) == 20
@@ -94,7 +47,7 @@ def test_send_delivers_one_message_per_subscriber_once(tmp_path, smtp):
 
 
 def test_faults_are_retried_refused_or_suppressed(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 12)
+    project = mail_project(tmp_path, smtp, 12)
     smtp.faults.at_data["reader1@example.org"] = ["421 4.7.0 Try again later"]
     smtp.faults.at_data["reader2@example.org"] = ["451 4.3.0 Busy", "451 4.3.0 Busy"]
     smtp.faults.at_data["reader3@example.org"] = ["drop"]
@@ -121,7 +74,7 @@ def test_faults_are_retried_refused_or_suppressed(tmp_path, smtp):
 @pytest.mark.parametrize("pool", [1, 2])
 def test_a_killed_send_resumes_and_loses_nothing(tmp_path, smtp, pool):
     subscribers = 300
-    project = make_project(tmp_path, smtp, subscribers, pool=pool)
+    project = mail_project(tmp_path, smtp, subscribers, pool=pool)
     smtp.faults.delay = 0.004  # a server slow enough to kill the sender mid-way
     cmd = [sys.executable, "-m", "syndicate", "--project", str(project), "send", "daily"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
@@ -153,7 +106,7 @@ def test_a_killed_send_resumes_and_loses_nothing(tmp_path, smtp, pool):
 
 
 def test_dry_run_and_test_copy_leave_the_ledger_alone(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 5)
+    project = mail_project(tmp_path, smtp, 5)
     out = tmp_path / "dry"
     dry = run_cli("send", "daily", "--dry-run", "--out", str(out), project=project, check=0)
     assert "5 messages written" in dry.stdout and len(list(out.glob("*.eml"))) == 5
@@ -164,7 +117,7 @@ def test_dry_run_and_test_copy_leave_the_ledger_alone(tmp_path, smtp):
 
 
 def test_subscribers_commands(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 0)
+    project = mail_project(tmp_path, smtp, 0)
     csv = tmp_path / "list.csv"
     csv.write_text(
         "Email,Name\nann@example.org,Ann\nnot-an-address,X\nANN@Example.org,Ann B\n"
@@ -202,7 +155,7 @@ def test_subscribers_commands(tmp_path, smtp):
 
 
 def test_two_sends_at_once_never_deliver_twice(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 200)
+    project = mail_project(tmp_path, smtp, 200)
     smtp.faults.delay = 0.002
     run_cli("send", "daily", "--dry-run", project=project, check=0)  # warm: nothing sent
     slot = datetime.now(UTC).replace(second=0, microsecond=0).isoformat()
@@ -222,7 +175,7 @@ def test_two_sends_at_once_never_deliver_twice(tmp_path, smtp):
 
 
 def test_a_send_pauses_after_failures_in_a_row(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 30)
+    project = mail_project(tmp_path, smtp, 30)
     cfg = project / "syndicate.toml"
     cfg.write_text(cfg.read_text().replace("pause_after = 50", "pause_after = 5"))
     for i in range(30):
@@ -236,7 +189,7 @@ def test_a_send_pauses_after_failures_in_a_row(tmp_path, smtp):
 def test_bounces_process_command_suppresses_hard_bounces(tmp_path, smtp):
     import mailbox
 
-    project = make_project(tmp_path, smtp, 2)
+    project = mail_project(tmp_path, smtp, 2)
     box = mailbox.Maildir(tmp_path / "bounces", create=True)
     box.add(
         b"From: MAILER-DAEMON@mx.example.org\r\nTo: news@news.example.com\r\n"
@@ -263,7 +216,7 @@ def test_deployment_settings_come_from_the_environment(tmp_path, smtp):
     project's files: the file says maildir, a local URL and a key file."""
     from syndicate.tokens import Tokens
 
-    project = make_project(tmp_path, smtp, 2)
+    project = mail_project(tmp_path, smtp, 2)
     cfg = project / "syndicate.toml"
     text = re.sub(r'url = "smtp://[^"]*"', 'url = "maildir:public/outbox"', cfg.read_text())
     cfg.write_text(text.replace("https://news.example.com", "http://127.0.0.1:8080"))

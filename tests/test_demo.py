@@ -9,7 +9,9 @@ from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import SUMMARY, make_project, run_cli, stories_json
+from support.cli import run_cli, stories_json
+from support.projects import site_project
+from support.summary import SUMMARY
 
 from syndicate.demo.run import SAMPLE_SUBSCRIBERS
 from syndicate.demo.sample_site import serve, truth
@@ -55,7 +57,7 @@ def _compare(stories: list[dict], expected: list[dict], label: str) -> dict[str,
 def test_sample_site_gathered_exactly(tmp_path):
     base, server = serve()
     with server:
-        project = make_project(tmp_path, base.rstrip("/"), timezone="Europe/London")
+        project = site_project(tmp_path, base.rstrip("/"), timezone="Europe/London")
         first = run_cli("gather", project=project)
         assert first.returncode == 0, first.stderr
         misses = _compare(stories_json(project), truth(base), "first gather")

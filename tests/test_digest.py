@@ -10,7 +10,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support.cli import run_cli
 
 from syndicate.digest import make
 from syndicate.digest.edition import next_edition

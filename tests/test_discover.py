@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from syndicate.sources.discover import page_links, sitemap_entries
+
+pytestmark = pytest.mark.fast
 
 SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from syndicate.sources.extract import SiteContext, extract
+
+pytestmark = pytest.mark.fast
 
 CTX = SiteContext(hosts={"news.example"}, tz=ZoneInfo("America/New_York"), name="Daily Example")
 URL = "https://news.example/politics/2024/03/02/council-votes-budget/?utm_source=x#top"

@@ -3,10 +3,13 @@ crash, a hang or a silently empty story."""
 
 from __future__ import annotations
 
-from test_extract_robustness import CTX, P1, P2, P3, TITLE, URL, page, paras, story
+import pytest
+from support.pages import CTX, P1, P2, P3, TITLE, URL, page, paras, story
 
 from syndicate.sources.extract import extract
 from syndicate.sources.html import decode
+
+pytestmark = pytest.mark.fast
 
 BODY = paras(P1, P2, P3)
 

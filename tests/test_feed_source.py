@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from conftest import make_project, run_cli, stories_json
+from support.cli import run_cli, stories_json
+from support.projects import site_project
 
 FEED_SOURCE = '\n[sources.wordpress]\nkind = "feed"\nurl = "{base}/feed/"\nallow_private = true\n'
 
 
 def test_feed_source_gathers_full_stories(tmp_path, site_a, truth):
     base, server = site_a
-    project = make_project(tmp_path, base, extra=FEED_SOURCE.format(base=base))
+    project = site_project(tmp_path, base, extra=FEED_SOURCE.format(base=base))
     proc = run_cli("gather", "--source", "wordpress", project=project)
     assert proc.returncode == 0, proc.stderr
     assert "20 new" in proc.stdout

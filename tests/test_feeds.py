@@ -11,8 +11,9 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import SITE_A, make_project, run_cli, stories_json
 from lxml import etree
+from support.cli import SITE_A, run_cli, stories_json
+from support.projects import site_project
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -25,7 +26,7 @@ def built(tmp_path_factory) -> tuple[Path, list[dict]]:
     tmp = tmp_path_factory.mktemp("feeds")
     base, server = serve(str(SITE_A))
     try:
-        project = make_project(tmp, base.rstrip("/"))
+        project = site_project(tmp, base.rstrip("/"))
         cfg = project / "syndicate.toml"
         cfg.write_text(
             cfg.read_text().replace('public_url = ""', 'public_url = "https://feeds.example.org/"')

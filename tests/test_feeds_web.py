@@ -15,7 +15,7 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
-from conftest import run_cli
+from support.cli import run_cli
 
 from syndicate.models import CrossLink, Image, Story
 

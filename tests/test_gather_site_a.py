@@ -6,7 +6,9 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import SUMMARY, make_project, run_cli, stories_json
+from support.cli import run_cli, stories_json
+from support.projects import site_project
+from support.summary import SUMMARY
 
 FIELDS = [
     "title",
@@ -88,7 +90,7 @@ def compare(
 @pytest.fixture
 def gathered(tmp_path, site_a):
     base, server = site_a
-    project = make_project(tmp_path, base)
+    project = site_project(tmp_path, base)
     first = run_cli("gather", project=project)
     return base, server, project, first
 
@@ -183,7 +185,7 @@ def test_second_gather_is_conditional_and_unchanged(gathered, truth):
 
 def test_iframe_hosts_keeps_allowed_embeds(tmp_path, site_a, truth):
     base, _ = site_a
-    project = make_project(tmp_path, base, iframe_hosts=["www.youtube.com"])
+    project = site_project(tmp_path, base, iframe_hosts=["www.youtube.com"])
     run_cli("gather", project=project)
     from syndicate.project.settings import load_config
     from syndicate.store import open_store

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast
+
 PACKAGE = Path(__file__).resolve().parents[1] / "syndicate"
 
 FACES = ("cli", "run", "web", "demo")
@@ -166,3 +168,22 @@ def test_the_check_catches_a_face_reaching_into_a_stage(tmp_path):
 )
 def test_parts(module, part):
     assert part_of(module) == part
+
+
+def test_no_test_imports_another_test_module_or_conftest():
+    """Shared helpers live in tests/support/ (one builder per purpose); fixtures in
+    conftest.py are reached as fixtures, never imported."""
+    found = []
+    for path in sorted((PACKAGE.parent / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [
+                f"{path.name}:{node.lineno}: {n}"
+                for n in names
+                if n == "conftest" or n.split(".")[0].startswith("test_")
+            ]
+    assert found == []

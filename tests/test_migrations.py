@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from conftest import run_cli
 from sqlalchemy import create_engine, insert, inspect, text
+from support.cli import run_cli
 
 from syndicate.store import open_store
 from syndicate.store import schema as s

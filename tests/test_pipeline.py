@@ -20,6 +20,8 @@ from syndicate.run.jobs import Jobs
 from syndicate.sources import SOURCES
 from syndicate.store import open_store
 
+pytestmark = pytest.mark.fast
+
 BASE = "https://news.example.com"
 SLOT = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 

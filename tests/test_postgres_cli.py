@@ -10,8 +10,9 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import make_project, run_cli
 from processes import KEY
+from support.cli import run_cli
+from support.projects import site_project
 
 
 def _days() -> list[str]:
@@ -33,10 +34,10 @@ def _pipeline(project: Path, env: dict) -> tuple[list[dict], dict[str, bytes]]:
 
 def test_sqlite_and_postgresql_give_the_same_stories_and_feeds(tmp_path, site_a, pg_url, smtp):
     base, handle = site_a
-    lite = make_project(tmp_path / "lite", base)
+    lite = site_project(tmp_path / "lite", base)
     lite_stories, lite_feeds = _pipeline(lite, {})
     handle.reset()  # the site as new: its changing pages start over
-    pg = make_project(tmp_path / "pg", base)
+    pg = site_project(tmp_path / "pg", base)
     env = {"SYNDICATE_STORE__URL": pg_url, **KEY}
     pg_stories, pg_feeds = _pipeline(pg, env)
 

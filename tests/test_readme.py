@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import REPO
+import pytest
+from support.cli import REPO
 
 from syndicate.feeds.spec import FEED_SETTINGS
 from syndicate.project.schedules import _FEEDS_WHEN, _WHEN, DIGEST_SETTINGS
 from syndicate.project.settings import SETTINGS, SOURCE_SETTINGS
+
+pytestmark = pytest.mark.fast
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

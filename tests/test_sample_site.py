@@ -14,6 +14,8 @@ from lxml import html as lxml_html
 
 from syndicate.demo.sample_site import build_site, serve, truth
 
+pytestmark = pytest.mark.fast
+
 BASE = "http://127.0.0.1:8765/"
 ALSO_READ = re.compile(r"^\W{0,3}(also read|read also)\b", re.I)
 

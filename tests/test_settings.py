@@ -18,6 +18,8 @@ from syndicate.project.settings import (
 )
 from syndicate.project.starter import init_project
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

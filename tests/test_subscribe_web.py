@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_cli
 from smtp_server import SMTPServer
-from test_delivery import add_stories, make_project
+from support.cli import run_cli
+from support.projects import add_stories, mail_project
 
 from syndicate.models import Subscriber
 from syndicate.project.secret import secret_key
@@ -30,7 +30,7 @@ def site(tmp_path):
     smtp = SMTPServer().start()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    project = make_project(tmp_path, smtp, 0)
+    project = mail_project(tmp_path, smtp, 0)
     cfg = project / "syndicate.toml"
     cfg.write_text(
         cfg.read_text().replace('public_url = "https://news.example.com"', f'public_url = "{base}"')
@@ -152,7 +152,7 @@ def test_subscribe_is_rate_limited_and_checks_addresses(site):
 
 
 def _reader_links(project: Path) -> tuple[str, str]:
-    """The unsubscribe and preferences paths of make_project's reader0 for 'daily'."""
+    """The unsubscribe and preferences paths of mail_project's reader0 for 'daily'."""
     tokens = Tokens(secret_key(project))
     reader = Subscriber("reader0@example.org").id
     return (
@@ -163,7 +163,7 @@ def _reader_links(project: Path) -> tuple[str, str]:
 
 def test_a_publishers_page_template_frames_every_page(tmp_path, smtp):
     """templates/web/page.html overridden: the built-in unsubscribe page extends it."""
-    project = make_project(tmp_path, smtp, 1)
+    project = mail_project(tmp_path, smtp, 1)
     (project / "templates" / "web" / "page.html").write_text(
         '<main class="harbour"><h2>{{ title }}</h2><em>{{ message }}</em>'
         "{% block form %}{% endblock %}</main>\n"
@@ -182,7 +182,7 @@ def test_a_publishers_page_template_frames_every_page(tmp_path, smtp):
 
 
 def test_a_digest_title_with_markup_is_escaped(tmp_path, smtp):
-    project = make_project(tmp_path, smtp, 1)
+    project = mail_project(tmp_path, smtp, 1)
     daily = project / "schedules" / "daily.toml"
     daily.write_text(
         daily.read_text().replace(
@@ -201,7 +201,7 @@ def test_a_digest_title_with_markup_is_escaped(tmp_path, smtp):
 
 def test_a_project_without_web_templates_serves_the_built_in_pages(tmp_path, smtp):
     """A project made before templates/web/ existed still has working pages."""
-    project = make_project(tmp_path, smtp, 1)
+    project = mail_project(tmp_path, smtp, 1)
     shutil.rmtree(project / "templates" / "web")
     unsubscribe, preferences = _reader_links(project)
     with _serving(project, _free_port()) as base, httpx.Client(base_url=base) as web:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from conftest import run_cli
+from support.cli import run_cli
 
 from syndicate.models import Image, Story, Subscriber
 from syndicate.project import Project

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from processes import KEY, Daemon, Worker
 from sqlalchemy import func, insert, select
+from support.cli import run_cli
 
 from syndicate import pipeline
 from syndicate.models import Subscriber
