@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -191,6 +192,23 @@ def served(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_listening_socket_queues_early_clients_and_names_a_taken_port():
+    from syndicate.errors import SyndicateError
+    from syndicate.web.sockets import listen_socket
+
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        # Listening already: a client is queued before anything accepts, not refused.
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        with pytest.raises(SyndicateError) as taken:
+            listen_socket("127.0.0.1", port)
+        assert str(taken.value).startswith(f"cannot listen on 127.0.0.1:{port} (")
+        assert "--port" in taken.value.hint
+    finally:
+        sock.close()
 
 
 def test_web_app_serves_feeds_with_validators_gzip_and_head(served):

@@ -14,14 +14,12 @@ from pathlib import Path
 import click
 
 from syndicate import __version__, pipeline
+from syndicate.cli.context import open_project, project_of
+from syndicate.cli.mail import bounces, send, subscribers
 from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Story
-from syndicate.project import Project
-from syndicate.project.secret import KEY_FILE
-from syndicate.project.settings import Config
 from syndicate.project.timing import parse_when
-from syndicate.store import Store, open_store
 
 
 class _Group(click.Group):
@@ -55,27 +53,6 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = project
 
 
-def _project(ctx: click.Context, signs: bool = False) -> Project:
-    """The project, loaded once per command. A command that signs links (signs=True) makes
-    the project's key file first when there is no key yet, and says so."""
-    root = ctx.find_root()
-    if "project" not in root.meta:
-        root.meta["project"] = Project.load(root.obj)
-    project = root.meta["project"]
-    if signs and project.make_secret():
-        click.echo(
-            f"made a secret key in {project.root / KEY_FILE} (it signs every link mailed; keep "
-            "it, or set SYNDICATE_SECRET_KEY)",
-            err=True,
-        )
-    return project
-
-
-def _open(ctx: click.Context, signs: bool = False) -> tuple[Config, Store]:
-    config = _project(ctx, signs).config
-    return config, open_store(config.store_url)
-
-
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--site-url", required=True, help="the news site's home page")
@@ -100,7 +77,7 @@ def init(directory: Path, site_url: str, timezone: str, name: str) -> None:
 @click.pass_context
 def gather(ctx: click.Context, source: str | None) -> None:
     """Fetch new and changed stories and their cross-links into the store."""
-    config, store = _open(ctx)
+    config, store = open_project(ctx)
     try:
         with progress_for_terminal() as progress:
             report = pipeline.gather(config, store, progress, source)
@@ -143,7 +120,7 @@ def stories(
     ctx: click.Context, section: str | None, since: str | None, limit: int | None, as_json: bool
 ) -> None:
     """List stored stories, newest first."""
-    config, store = _open(ctx)
+    config, store = open_project(ctx)
     tz = config.site.tz
     since_dt = parse_when(since, tz) if since else None
     if since and since_dt is None:
@@ -184,7 +161,7 @@ def _out_option(help: str):
 @click.pass_context
 def feeds_build(ctx: click.Context, out: Path | None) -> None:
     """Write every feed as RSS, Atom and JSON Feed, plus index.opml and autodiscovery.html."""
-    config, store = _open(ctx)
+    config, store = open_project(ctx)
     try:
         report = pipeline.build_feeds(config, store, out)
     finally:
@@ -200,7 +177,7 @@ def feeds_build(ctx: click.Context, out: Path | None) -> None:
 @click.pass_context
 def feeds_validate(ctx: click.Context, out: Path | None) -> None:
     """Check the built feeds against the rules feed validators apply; list every problem."""
-    config = _project(ctx).config
+    config = project_of(ctx).config
     checked, problems = pipeline.validate_feeds(config, out)
     for line in problems:
         click.echo(f"invalid: {line}", err=True)
@@ -224,9 +201,9 @@ def digest() -> None:
 @click.pass_context
 def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool) -> None:
     """Render the next edition of digest NAME from the stored stories; send nothing."""
-    config, store = _open(ctx, signs=True)
+    config, store = open_project(ctx, signs=True)
     try:
-        schedule = _project(ctx).digest(name)
+        schedule = project_of(ctx).digest(name)
         made = pipeline.preview_edition(config, store, schedule)
     finally:
         store.close()
@@ -264,7 +241,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web app alone: the built feeds at /feeds/…"""
     from syndicate.web.app import serve_app
 
-    project = _project(ctx, signs=True)
+    project = project_of(ctx, signs=True)
     web = project.config.web
     ctx.exit(serve_app(project, host or web.host, web.port if port is None else port))
 
@@ -282,7 +259,7 @@ def run(ctx: click.Context, host: str | None, port: int | None, log_format: str 
     """Run the daemon: schedules/ fired on time, and the web app (feeds, subscribe, …)."""
     from syndicate.run.daemon import run_daemon
 
-    project = _project(ctx)
+    project = project_of(ctx)
     web = project.config.web
     ctx.exit(run_daemon(project, host or web.host, web.port if port is None else port, log_format))
 
@@ -299,7 +276,7 @@ def worker(ctx: click.Context, once: bool, log_format: str | None) -> None:
     """Run a send worker: claim and send the messages of any open edition, until stopped."""
     from syndicate.run.worker import run_worker
 
-    ctx.exit(run_worker(_project(ctx), log_format, once))
+    ctx.exit(run_worker(project_of(ctx), log_format, once))
 
 
 @cli.group()
@@ -313,7 +290,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply the schema migrations this release needs (SQLite or PostgreSQL)."""
     from syndicate.store import shown_url, upgrade_schema
 
-    config = _project(ctx).config
+    config = project_of(ctx).config
     shown = shown_url(config.store_url)
     before, after = upgrade_schema(config.store_url)
     if before == after:
@@ -328,9 +305,9 @@ def status(ctx: click.Context) -> None:
     """Last gather, next runs, recent editions, senders at work, subscriber totals."""
     from syndicate.cli.status import print_status
 
-    config, store = _open(ctx)
+    config, store = open_project(ctx)
     try:
-        print_status(_project(ctx), store)
+        print_status(project_of(ctx), store)
     finally:
         store.close()
 
@@ -361,13 +338,10 @@ def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
     ctx.exit(run_demo(directory))
 
 
-def _register_mail() -> None:
-    from syndicate.cli.mail import register
-
-    register(cli, _open, _project)
-
-
-_register_mail()
+# The mail commands live in cli/mail.py; the root group is this one.
+cli.add_command(subscribers)
+cli.add_command(bounces)
+cli.add_command(send)
 
 
 def main() -> None:

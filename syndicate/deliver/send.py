@@ -109,6 +109,26 @@ class _Progress:
     def failure(self, line: str) -> None: ...
 
 
+@dataclass(slots=True, eq=False)
+class _Send:
+    """What one deliver_edition call shares with its sending threads and helpers, made
+    once per call. _send_one reads it for every message: slots keep those reads cheap."""
+
+    store: Store
+    edition_id: int
+    message: MessageTemplate
+    envelope_from: str  # SMTP MAIL FROM, the same for every message
+    policy: RetryPolicy
+    worker: str  # the claimer name, recorded with each sent row
+    report: SendReport
+    state: _State
+    limiter: _Rate
+    progress: _Progress  # or anything shaped like it (cli/progress.py)
+    made: datetime | None  # when the edition was made: past policy.max_age, no more retries
+    stop: threading.Event
+    started: float  # time.monotonic() at the start, for policy.wait
+
+
 def deliver_edition(
     store: Store,
     edition_id: int,
@@ -124,14 +144,22 @@ def deliver_edition(
     When ``stop`` is set (the daemon is shutting down) no new row is taken: the messages
     in flight finish and are marked, the rest are released for the next run."""
     policy = policy or RetryPolicy()
-    stop = stop or threading.Event()
-    progress = progress or _Progress()
-    report = SendReport()
-    worker = sender_name()
-    envelope_from = parseaddr(message.sender.from_addr)[1]
-    started = time.monotonic()
-    state = _State(policy.pause_after, worker)
-    limiter = _Rate(transport.rate)
+    send = _Send(
+        store=store,
+        edition_id=edition_id,
+        message=message,
+        envelope_from=parseaddr(message.sender.from_addr)[1],
+        policy=policy,
+        worker=sender_name(),
+        report=SendReport(),
+        state=_State(policy.pause_after),
+        limiter=_Rate(transport.rate),
+        progress=progress or _Progress(),
+        made=edition_made,
+        stop=stop or threading.Event(),
+        started=time.monotonic(),
+    )
+    state, report = send.state, send.report
     # Bounded: the next batch is claimed while the threads still work on this one (no
     # idle gap between batches), and at most one batch waits claimed and unsent.
     jobs: queue.Queue[Delivery | None] = queue.Queue(maxsize=policy.batch)
@@ -144,12 +172,11 @@ def deliver_edition(
                 jobs.task_done()
                 break
             try:
-                if state.paused or state.aborted or stop.is_set():
+                if state.paused or state.aborted or send.stop.is_set():
                     continue  # left claimed by us; released below
                 if conn is None:
                     conn = transport.connect()
-                _send_one(store, d, message, conn, envelope_from, policy, report, state, limiter,
-                          progress, edition_made)  # fmt: skip
+                _send_one(send, d, conn)
             except _STORE_LOST as exc:  # the ledger cannot be written: take no more rows
                 state.abort(exc)
             except Exception as exc:  # one bad row never takes the send down
@@ -167,14 +194,12 @@ def deliver_edition(
     threads = [threading.Thread(target=work, daemon=True) for _ in range(transport.pool)]
     for t in threads:
         t.start()
-    lease = _Lease(store, worker, policy.lease)
     try:
-        _claim_and_queue(store, edition_id, worker, policy, jobs, lease, state, report, progress,
-                         stop, started)  # fmt: skip
+        _claim_and_queue(send, jobs, _Lease(store, send.worker, policy.lease))
     except _STORE_LOST as exc:
         state.abort(exc)
     finally:
-        _finish(store, worker, threads, jobs, state, report, stop)
+        _finish(send, threads, jobs)
     report.paused = state.paused
     report.failures = state.lines
     report.store_error = state.aborted
@@ -183,11 +208,11 @@ def deliver_edition(
     return report
 
 
-def _claim_and_queue(
-    store, edition_id, worker, policy, jobs, lease, state, report, progress, stop, started
-) -> None:
+def _claim_and_queue(send: _Send, jobs: queue.Queue[Delivery | None], lease: _Lease) -> None:
     """The main thread's part: claim batches and hand their rows to the sending threads
     until nothing is due (or deferred rows come due later than policy.wait allows)."""
+    store, edition_id, policy = send.store, send.edition_id, send.policy
+    state, stop = send.state, send.stop
 
     def halted() -> bool:
         return bool(state.paused or state.aborted or stop.is_set())
@@ -195,7 +220,7 @@ def _claim_and_queue(
     while not halted():
         lease.keep()
         now = _now()
-        claimed = store.claim(edition_id, worker, policy.batch, now, policy.lease)
+        claimed = store.claim(edition_id, send.worker, policy.batch, now, policy.lease)
         if not claimed:
             if jobs.unfinished_tasks:
                 # Rows still in flight may come back deferred: let them finish before
@@ -207,7 +232,7 @@ def _claim_and_queue(
                 # Nothing waits, or the due rows are held by another sender: theirs to send
                 # (or, if it died, free when its lease ends; the retry sweeps come back).
                 return
-            if time.monotonic() - started + (due - now).total_seconds() > policy.wait:
+            if time.monotonic() - send.started + (due - now).total_seconds() > policy.wait:
                 return
             stop.wait(max(0.0, min((due - now).total_seconds(), 5.0)) + 0.01)
             continue
@@ -217,9 +242,9 @@ def _claim_and_queue(
                 return  # the rest stay claimed by us and are handed back by _finish
             if d.email in blocked:
                 store.mark_failed(d.id, "address is on the suppression list", "skipped")
-                report.skipped += 1
+                send.report.skipped += 1
                 continue
-            progress.add()
+            send.progress.add()
             while not halted():  # a slow server can keep the queue full long: keep the lease
                 try:
                     jobs.put(d, timeout=lease.tick)
@@ -228,11 +253,12 @@ def _claim_and_queue(
                     lease.keep()
 
 
-def _finish(store, worker, threads, jobs, state, report, stop) -> None:
+def _finish(send: _Send, threads: list[threading.Thread], jobs: queue.Queue) -> None:
     """Stop the sending threads (each finishes and marks its message in flight), then hand
     back the rows this send claimed and did not send. Rows are handed back only when every
     thread has stopped: one still sending must not see its row go out again elsewhere
     (rows of a thread that will not stop are left to their lease)."""
+    state, stop = send.state, send.stop
     for _ in threads:
         while any(t.is_alive() for t in threads):
             try:
@@ -249,11 +275,11 @@ def _finish(store, worker, threads, jobs, state, report, stop) -> None:
         if delay and stop.wait(delay):
             break
         try:
-            store.release(worker)
+            send.store.release(send.worker)
             return
         except _STORE_LOST as exc:
             state.abort(exc)
-    report.unreleased = worker  # to be handed back when the store returns
+    send.report.unreleased = send.worker  # to be handed back when the store returns
 
 
 def _drop_one(jobs: queue.Queue) -> None:
@@ -262,19 +288,19 @@ def _drop_one(jobs: queue.Queue) -> None:
         jobs.task_done()
 
 
-def _send_one(
-    store, d, message, conn, envelope_from, policy, report, state, limiter, progress, made
-) -> None:
-    raw = message.compose(Subscriber(d.email, d.name))
+def _send_one(send: _Send, d: Delivery, conn: Connection) -> None:
+    """Compose d's message, send it over conn and mark its row: sent, deferred or failed."""
+    store, policy, state, report = send.store, send.policy, send.state, send.report
+    raw = send.message.compose(Subscriber(d.email, d.name))
     found = _MESSAGE_ID.search(raw)
     message_id = found.group(1).decode() if found else ""
-    limiter.wait()
+    send.limiter.wait()
     try:
-        conn.send(envelope_from, d.email, raw)
+        conn.send(send.envelope_from, d.email, raw)
     except TransportError as exc:
         now = _now()
         attempts = d.attempts + 1
-        too_old = made is not None and now - made > policy.max_age
+        too_old = send.made is not None and now - send.made > policy.max_age
         if exc.kind == "temporary" and attempts < policy.max_attempts and not too_old:
             store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
         else:
@@ -285,15 +311,15 @@ def _send_one(
                 people.bounced(store, d.email, "hard-bounce")
                 state.count(report, "suppressed")
                 line = f"{d.email}: {exc}; no such mailbox, address suppressed"
-            progress.failure(line)
+            send.progress.failure(line)
             state.lines.append(line)
         state.failure(str(exc))
-        progress.done()
+        send.progress.done()
         return
-    store.mark_sent(d.id, message_id, _now(), state.worker)
+    store.mark_sent(d.id, message_id, _now(), send.worker)
     state.count(report, "sent")
     state.success()
-    progress.done()
+    send.progress.done()
 
 
 class _Lease:
@@ -325,9 +351,8 @@ def _join(jobs: queue.Queue, lease: _Lease) -> None:
 class _State:
     """Consecutive failures across the sending threads; pauses the send past a limit."""
 
-    def __init__(self, pause_after: int, worker: str) -> None:
+    def __init__(self, pause_after: int) -> None:
         self.pause_after = pause_after
-        self.worker = worker  # the claimer name, recorded with each sent row
         self.aborted: str | None = None  # why the send stopped: the store failed
         self.consecutive = 0
         self.paused: str | None = None

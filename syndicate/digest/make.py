@@ -67,6 +67,24 @@ def dkim_key(config: Config, sender: Sender) -> DkimKey | None:
     return DkimKey(selector, config.mail.dkim_domain or sender.domain, key)
 
 
+def _message_template(
+    config: Config, schedule: Schedule, subject: str, html: str, text: str
+) -> MessageTemplate:
+    """The template every message of a schedule's edition is composed from: its sender,
+    DKIM key, signing key and list name around the edition's subject, HTML and text."""
+    sender = sender_for(config, schedule)
+    return MessageTemplate(
+        subject,
+        html,
+        text,
+        sender,
+        schedule.name,
+        Tokens(secret_key(config.project)),
+        dkim=dkim_key(config, sender),
+        list_name=schedule.title,
+    )
+
+
 def render_edition(
     config: Config, schedule: Schedule, edition: Edition, renderer: Renderer | None = None
 ) -> Made:
@@ -74,17 +92,7 @@ def render_edition(
     renderer = renderer or Renderer(config.project)
     context = edition_context(config, schedule, edition)
     rendered = renderer.render(context, schedule.template, schedule.subject)
-    sender = sender_for(config, schedule)
-    message = MessageTemplate(
-        rendered.subject,
-        rendered.html,
-        rendered.text,
-        sender,
-        schedule.name,
-        Tokens(secret_key(config.project)),
-        dkim=dkim_key(config, sender),
-        list_name=schedule.title,
-    )
+    message = _message_template(config, schedule, rendered.subject, rendered.html, rendered.text)
     edition.subject, edition.html, edition.text = rendered.subject, rendered.html, rendered.text
     return Made(edition, rendered, message)
 
@@ -119,17 +127,7 @@ def create_edition(
 def remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
     """A stored edition's message template, from its stored HTML and text (not re-rendered):
     what a resumed send or a send worker composes from."""
-    sender = sender_for(config, schedule)
-    message = MessageTemplate(
-        edition.subject,
-        edition.html,
-        edition.text,
-        sender,
-        schedule.name,
-        Tokens(secret_key(config.project)),
-        dkim=dkim_key(config, sender),
-        list_name=schedule.title,
-    )
+    message = _message_template(config, schedule, edition.subject, edition.html, edition.text)
     return Made(edition, Rendered(edition.subject, "", edition.html, edition.text), message)
 
 

@@ -9,7 +9,6 @@ a stylesheet (an mj-font link would make it try).
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -212,13 +211,3 @@ def _inert(value: str) -> str:
 
 def _local(when: datetime | None, tz) -> str:
     return f"{when.astimezone(tz):%d %b %Y, %H:%M}" if when else ""
-
-
-def size_problems(html: str) -> list[str]:
-    """What a real inbox would object to in a rendered edition's HTML."""
-    problems = []
-    if len(html.encode("utf-8")) > 102 * 1024:
-        problems.append(f"HTML is {len(html.encode()) // 1024} KB; Gmail clips above 102 KB")
-    if re.search(r"<script\b", html, re.I):
-        problems.append("HTML contains a <script>")
-    return problems

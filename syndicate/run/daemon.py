@@ -27,6 +27,7 @@ from syndicate.run.heartbeat import Heartbeat, stop_on_signals
 from syndicate.run.jobs import Jobs
 from syndicate.run.logs import event, setup
 from syndicate.store import open_store, shown_url
+from syndicate.web.sockets import listen_socket
 
 RETRY_SWEEP_SECONDS = 30  # deferred messages of any edition are picked up this often
 
@@ -40,7 +41,7 @@ def run_daemon(project: Project, host: str, port: int, log_format: str | None = 
 
     setup(log_format or config.daemon.log_format)
     require_secret_key(config.project, "the daemon")
-    sock = _listen(host, port)
+    sock = listen_socket(host, port)
     store = open_store(config.store_url)
     stop = threading.Event()
     jobs = Jobs(project, store, stop)  # ConfigError: bad schedules, exit 2 before anything runs
@@ -98,19 +99,6 @@ def run_daemon(project: Project, host: str, port: int, log_format: str | None = 
             os._exit(0)
         store.close()
     return 0
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    try:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        raise SyndicateError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
-            "pick another port with --port, or stop what is using it",
-        ) from exc
-    return sock
 
 
 def _start_web(project: Project, sock: socket.socket):

@@ -33,11 +33,6 @@ class Page:
     alias_only: bool = False
 
     @property
-    def not_modified(self) -> bool:
-        """True when the server answered 304 to our conditional GET."""
-        return self.status == 304
-
-    @property
     def content_type(self) -> str:
         """The media type, without parameters."""
         return self.headers.get("content-type", "").split(";")[0].strip().lower()

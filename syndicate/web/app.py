@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import socket
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
@@ -21,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from syndicate.errors import SyndicateError
 from syndicate.project import Project
+from syndicate.web.sockets import listen_socket
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml; charset=utf-8",
@@ -179,19 +178,7 @@ def serve_app(project: Project, host: str, port: int) -> int:
     """Run the web app with uvicorn until interrupted; return the exit status."""
     import uvicorn
 
-    try:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        # Listening before the address is printed: a client that connects at once (a
-        # script, a test) waits in the backlog until uvicorn accepts, rather than being
-        # refused while the app is still starting.
-        sock.listen(128)
-    except OSError as exc:
-        raise SyndicateError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
-            "pick another port with --port, or stop what is using it",
-        ) from exc
+    sock = listen_socket(host, port)
     server = uvicorn.Server(uvicorn.Config(create_app(project), log_level="info"))
     where = f"http://{host}:{sock.getsockname()[1]}/feeds/"
     print(f"serving feeds from {project.config.feeds_out} on {where}", flush=True)
