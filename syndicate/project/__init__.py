@@ -11,8 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from syndicate.errors import ConfigError
-from syndicate.project.schedules import Schedule, load_schedules
+from syndicate.project.schedules import Schedule, load_schedules, pick_digest
 from syndicate.project.secret import create_secret_key, secret_key
 from syndicate.project.settings import Config, load_config
 
@@ -62,14 +61,8 @@ class Project:
 
     def digest(self, name: str) -> Schedule:
         """The digest schedule of that name, or a ConfigError naming the ones there are."""
-        found = self.schedule(name)
-        if found is None or found.kind != "digest":
-            known = ", ".join(self.digests) or "none"
-            raise ConfigError(
-                f"no digest schedule named {name!r} in {self.root / 'schedules'}",
-                f"digests defined: {known}",
-            )
-        return found
+        self.schedule(name)  # a file added since start is read first
+        return pick_digest(self.schedules, self.root, name)
 
     def make_secret(self) -> bool:
         """Make the project's key file if there is no key yet (see create_secret_key)."""

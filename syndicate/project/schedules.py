@@ -95,12 +95,16 @@ def load_schedules(project: Path) -> dict[str, Schedule]:
 
 
 def digest_schedule(project: Path, name: str) -> Schedule:
-    """The digest schedule called name, or a usage error naming the ones there are."""
-    schedules = load_schedules(project)
-    digests = [s for s in schedules.values() if s.kind == "digest"]
+    """The digest schedule called name, read from schedules/ now (see pick_digest)."""
+    return pick_digest(load_schedules(project), project, name)
+
+
+def pick_digest(schedules: dict[str, Schedule], project: Path, name: str) -> Schedule:
+    """The digest schedule called name among schedules, or a usage error naming the
+    digests there are."""
     schedule = schedules.get(name)
     if schedule is None or schedule.kind != "digest":
-        known = ", ".join(s.name for s in digests) or "none"
+        known = ", ".join(s.name for s in schedules.values() if s.kind == "digest") or "none"
         raise ConfigError(
             f"no digest schedule named {name!r} in {project / 'schedules'}",
             f"digests defined: {known}",
