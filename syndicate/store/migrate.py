@@ -52,10 +52,14 @@ def head() -> str:
 def current(engine: Engine) -> str | None:
     """The store's revision: None for an empty store; FIRST for a release-0.1 store."""
     with engine.connect() as conn:
-        revision = MigrationContext.configure(conn).get_current_revision()
-        if revision is None and "stories" in inspect(conn).get_table_names():
-            return FIRST  # made by release 0.1's create_all, before migrations
-        return revision
+        return _current(conn)
+
+
+def _current(conn: Connection) -> str | None:
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is None and "stories" in inspect(conn).get_table_names():
+        return FIRST  # made by release 0.1's create_all, before migrations
+    return revision
 
 
 def prepare(engine: Engine, shown_url: str) -> None:
@@ -65,17 +69,17 @@ def prepare(engine: Engine, shown_url: str) -> None:
 
 
 def _prepare(engine: Engine, shown_url: str) -> None:
-    revision = current(engine)
-    if revision is None:
-        with engine.begin() as conn:
-            # Several processes may open a new store at once (a fleet starting, or `run`
-            # and `worker` started together): the first creates the tables, the others
-            # wait on this lock and find them made.
-            _one_at_a_time(conn)
-            revision = MigrationContext.configure(conn).get_current_revision()
-            if revision is None:
-                command.upgrade(_config(conn), "head")
-                return
+    with engine.begin() as conn:
+        # Several processes may open a new store at once (a fleet starting, or `run` and
+        # `worker` started together): the first creates the tables, the others wait on
+        # this lock and find them made. The revision is read under the lock too: read
+        # before it, another process's commit could land between "no alembic_version"
+        # and "a stories table", which reads as a release-0.1 store.
+        _one_at_a_time(conn)
+        revision = _current(conn)
+        if revision is None:
+            command.upgrade(_config(conn), "head")
+            return
     if revision == head():
         return
     known = {r.revision for r in ScriptDirectory(str(_SCRIPTS)).walk_revisions()}
@@ -118,9 +122,9 @@ def _creating(engine: Engine) -> Iterator[None]:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the store to the newest revision: (revision before, after)."""
-    before = current(engine)
     with engine.begin() as conn:
         _one_at_a_time(conn)
+        before = _current(conn)
         cfg = _config(conn)
         if before == FIRST and MigrationContext.configure(conn).get_current_revision() is None:
             command.stamp(cfg, FIRST)
