@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from syndicate.errors import ConfigError
 from syndicate.models import Subscriber, one_line
-from syndicate.store import Store
+from syndicate.store import PeopleStore
 
 
 def normalize_address(raw: str) -> str:
@@ -40,7 +40,7 @@ def digests_of(digests: Mapping[str, object], wanted: list[str]) -> list[str]:
 
 
 def subscribe(
-    store: Store,
+    store: PeopleStore,
     email: str,
     name: str,
     digests: list[str],
@@ -69,7 +69,7 @@ def subscribe(
     return sub, sub.status == "pending"
 
 
-def confirm(store: Store, subscriber_id: str, ip: str | None) -> Subscriber | None:
+def confirm(store: PeopleStore, subscriber_id: str, ip: str | None) -> Subscriber | None:
     """A confirmation link was followed: active from now, with the proof of consent."""
     sub = store.subscriber(subscriber_id)
     if sub is None:
@@ -82,7 +82,7 @@ def confirm(store: Store, subscriber_id: str, ip: str | None) -> Subscriber | No
     return sub
 
 
-def unsubscribe(store: Store, subscriber_id: str, digest: str) -> Subscriber | None:
+def unsubscribe(store: PeopleStore, subscriber_id: str, digest: str) -> Subscriber | None:
     """Leave one digest; with none left, the subscriber is unsubscribed. Idempotent."""
     sub = store.subscriber(subscriber_id)
     if sub is None:
@@ -94,7 +94,7 @@ def unsubscribe(store: Store, subscriber_id: str, digest: str) -> Subscriber | N
     return sub
 
 
-def erase(store: Store, email: str) -> bool:
+def erase(store: PeopleStore, email: str) -> bool:
     """GDPR erasure: the person's data deleted, a hash kept so the address is not mailed."""
     found = store.remove_subscriber(email)
     store.suppress(email, "erased")
@@ -111,7 +111,7 @@ class ImportReport:
     pending: list[Subscriber] = field(default_factory=list)
 
 
-def import_csv(store: Store, path: Path, digests: list[str], confirmed: bool) -> ImportReport:
+def import_csv(store: PeopleStore, path: Path, digests: list[str], confirmed: bool) -> ImportReport:
     """Read a CSV with an email column (and optionally name); bad rows are reported with
     their line numbers, good ones kept, duplicates merged case-insensitively."""
     report = ImportReport()
@@ -150,7 +150,7 @@ def import_csv(store: Store, path: Path, digests: list[str], confirmed: bool) ->
     return report
 
 
-def export(store: Store, fmt: str) -> str:
+def export(store: PeopleStore, fmt: str) -> str:
     """Every subscriber as CSV or JSON (address, name, status, digests, consent proof)."""
     subs = store.subscribers()
     rows = [
@@ -181,7 +181,9 @@ def export(store: Store, fmt: str) -> str:
     return out.getvalue()
 
 
-def set_preferences(store: Store, subscriber_id: str, digests: list[str]) -> Subscriber | None:
+def set_preferences(
+    store: PeopleStore, subscriber_id: str, digests: list[str]
+) -> Subscriber | None:
     """The preferences page was saved: these digests; none left is unsubscribed."""
     sub = store.subscriber(subscriber_id)
     if sub is None:
@@ -192,7 +194,7 @@ def set_preferences(store: Store, subscriber_id: str, digests: list[str]) -> Sub
     return sub
 
 
-def soft_bounced(store: Store, sub: Subscriber, limit: int) -> bool:
+def soft_bounced(store: PeopleStore, sub: Subscriber, limit: int) -> bool:
     """One more soft bounce (a full mailbox, a delay) for sub; at the limit the address
     counts as bounced for good (see bounced). True when it did."""
     sub.soft_bounces += 1
@@ -204,7 +206,7 @@ def soft_bounced(store: Store, sub: Subscriber, limit: int) -> bool:
 
 
 def bounced(
-    store: Store, email: str, reason: str, sub: Subscriber | None = None
+    store: PeopleStore, email: str, reason: str, sub: Subscriber | None = None
 ) -> Subscriber | None:
     """The address bounced for good (a hard bounce, or too many soft ones): never mailed
     again. An active or pending subscriber becomes bounced; one who unsubscribed keeps

@@ -155,3 +155,47 @@ def test_the_store_protocol_lists_every_public_method_of_sqlstore():
     assert sorted(set(promised) - set(built)) == []  # promised, not implemented
     different = [n for n in promised if str(promised[n]) != str(built[n])]
     assert different == []
+
+
+def test_every_store_method_belongs_to_one_role():
+    """Store is the union of small roles (and close): each role's methods are SQLStore's,
+    with the same signatures, and each public method of SQLStore is in exactly one role,
+    so a caller given a role is given all it needs of that part and nothing else."""
+    import inspect
+    from typing import Protocol
+
+    import syndicate.store as front
+    from syndicate.store import Store
+    from syndicate.store.sql import SQLStore
+
+    def own(cls) -> dict[str, inspect.Signature]:
+        return {
+            name: inspect.signature(member)
+            for name, member in vars(cls).items()
+            if inspect.isfunction(member) and not name.startswith("_")
+        }
+
+    roles = [b for b in Store.__bases__ if b is not Protocol]
+    assert [r.__name__ for r in roles] == [
+        "StoryStore",
+        "ArchiveStore",
+        "EditionStore",
+        "PeopleStore",
+        "LedgerStore",
+        "TelemetryStore",
+    ]
+    assert all(getattr(front, r.__name__) is r for r in roles)  # importable from the front
+    built = {
+        name: inspect.signature(member)
+        for name, member in inspect.getmembers(SQLStore, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    owner: dict[str, list[str]] = {}
+    for role in [*roles, Store]:
+        for name, signature in own(role).items():
+            assert name in built, f"{role.__name__}.{name} is not implemented"
+            assert str(signature) == str(built[name]), f"{role.__name__}.{name}"
+            owner.setdefault(name, []).append(role.__name__)
+    assert owner.pop("close") == ["Store"]  # the one method of no role
+    assert {name: who for name, who in owner.items() if len(who) != 1} == {}
+    assert sorted(set(built) - set(owner) - {"close"}) == []  # in SQLStore, in no role

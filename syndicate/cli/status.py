@@ -12,7 +12,7 @@ import click
 
 from syndicate.errors import ConfigError
 from syndicate.project import Project
-from syndicate.store import Store
+from syndicate.store import TelemetryStore
 
 _STATUSES = ("sent", "pending", "deferred", "failed", "skipped")
 # Workers and daemons listed: those heard from in this span.
@@ -23,7 +23,7 @@ _RATE_WINDOW = timedelta(minutes=1)
 _SILENT_AFTER = timedelta(seconds=30)
 
 
-def print_status(project: Project, store: Store, now: datetime | None = None) -> None:
+def print_status(project: Project, store: TelemetryStore, now: datetime | None = None) -> None:
     """Print the status report to stdout."""
     now = now or datetime.now(UTC)
     config = project.config
@@ -80,7 +80,7 @@ def print_status(project: Project, store: Store, now: datetime | None = None) ->
     click.echo(f"subscribers:  {sum(totals.values())} ({parts or 'none'})")
 
 
-def _senders(store: Store, now: datetime, local) -> None:
+def _senders(store: TelemetryStore, now: datetime, local) -> None:
     """The workers and daemons seen lately, each with its messages of the last minute."""
     senders = store.senders(now - _SEEN_WITHIN, now, _RATE_WINDOW)
     window = _RATE_WINDOW.total_seconds()

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from syndicate import people
 from syndicate.errors import ConfigError
-from syndicate.store import Store
+from syndicate.store import PeopleStore
 
 SOFT_BOUNCE_LIMIT = 5
 """The soft bounce that makes an address count as hard-bounced (the 5th)."""
@@ -103,7 +103,7 @@ class _Malformed(Exception):
 
 
 def process_bounces(
-    store: Store, maildir_path: str | os.PathLike, *, soft_limit: int = SOFT_BOUNCE_LIMIT
+    store: PeopleStore, maildir_path: str | os.PathLike, *, soft_limit: int = SOFT_BOUNCE_LIMIT
 ) -> BounceReport:
     """Read every unprocessed message of a Maildir, act on the DSNs among them (see the
     module's docstring) and mark each one read as processed. Raises ConfigError when the
@@ -233,7 +233,7 @@ def _address(value: str | None) -> str:
     return addr.lower() if "@" in addr else ""
 
 
-def _act(store: Store, key: str, fields: dict[str, str], report: BounceReport, limit: int):
+def _act(store: PeopleStore, key: str, fields: dict[str, str], report: BounceReport, limit: int):
     status_match = _STATUS.search(fields.get("status", ""))
     status = status_match.group(0) if status_match else ""
     action = fields.get("action", "").strip().lower().split(" ")[0]

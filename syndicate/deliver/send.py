@@ -18,20 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-
 from syndicate import people
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
-from syndicate.errors import db_reason
+from syndicate.errors import StoreError, StoreUnavailable, db_reason
 from syndicate.models import Delivery, Subscriber
 from syndicate.project.settings import SETTINGS, MailSettings
-from syndicate.store import Store, sender_name
+from syndicate.store import LedgerStore, Store, sender_name
 
-# The store went away (a restart, a failover, the network): not one row's problem, so the
-# send stops taking rows. Other database errors (a constraint raced by another sender) are
-# one row's trouble and are handled as such.
-_STORE_LOST = (OperationalError, InterfaceError)
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -177,14 +171,17 @@ def deliver_edition(
                 if conn is None:
                     conn = transport.connect()
                 _send_one(send, d, conn)
-            except _STORE_LOST as exc:  # the ledger cannot be written: take no more rows
+            # StoreUnavailable: the store went away (a restart, a failover, the network):
+            # not one row's problem, so the send takes no more rows. Other database errors
+            # (a StoreError: a constraint raced by another sender) are one row's trouble.
+            except StoreUnavailable as exc:  # the ledger cannot be written: take no more rows
                 state.abort(exc)
             except Exception as exc:  # one bad row never takes the send down
                 state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
                 try:
                     store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
                     state.count(report, "deferred")
-                except _STORE_LOST as lost:
+                except StoreUnavailable as lost:
                     state.abort(lost)
             finally:
                 jobs.task_done()
@@ -196,14 +193,14 @@ def deliver_edition(
         t.start()
     try:
         _claim_and_queue(send, jobs, _Lease(store, send.worker, policy.lease))
-    except _STORE_LOST as exc:
+    except StoreUnavailable as exc:
         state.abort(exc)
     finally:
         _finish(send, threads, jobs)
     report.paused = state.paused
     report.failures = state.lines
     report.store_error = state.aborted
-    with contextlib.suppress(SQLAlchemyError):  # the count is for the summary only
+    with contextlib.suppress(StoreError):  # the count is for the summary only
         report.deferred = store.delivery_counts(edition_id).get("deferred", 0)
     return report
 
@@ -277,7 +274,7 @@ def _finish(send: _Send, threads: list[threading.Thread], jobs: queue.Queue) -> 
         try:
             send.store.release(send.worker)
             return
-        except _STORE_LOST as exc:
+        except StoreUnavailable as exc:
             state.abort(exc)
     send.report.unreleased = send.worker  # to be handed back when the store returns
 
@@ -327,7 +324,7 @@ class _Lease:
     server, a low rate): renewed every third of the lease. Only a sender that stopped
     renewing (killed, cut off from the database) loses its rows to another."""
 
-    def __init__(self, store: Store, worker: str, lease: timedelta) -> None:
+    def __init__(self, store: LedgerStore, worker: str, lease: timedelta) -> None:
         self.store, self.worker, self.lease = store, worker, lease
         self.every = lease.total_seconds() / 3
         self.tick = min(1.0, self.every / 2)  # how long a wait may last between checks

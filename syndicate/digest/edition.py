@@ -11,10 +11,10 @@ from datetime import datetime
 
 from syndicate.models import Edition, EditionStory
 from syndicate.project.schedules import Schedule
-from syndicate.store import Store
+from syndicate.store import EditionStore
 
 
-def next_edition(store: Store, schedule: Schedule, slot: datetime, now: datetime) -> Edition:
+def next_edition(store: EditionStore, schedule: Schedule, slot: datetime, now: datetime) -> Edition:
     """The edition (schedule, slot) would carry if made now; not stored, not rendered."""
     previous = store.last_edition(schedule.name, before=slot)
     since = previous.window_end if previous else None

@@ -19,7 +19,7 @@ from syndicate.models import Edition, Subscriber
 from syndicate.project.schedules import Schedule
 from syndicate.project.secret import secret_key
 from syndicate.project.settings import Config
-from syndicate.store import Store
+from syndicate.store import EditionStore
 from syndicate.tokens import Tokens
 
 
@@ -97,7 +97,7 @@ def render_edition(
     return Made(edition, rendered, message)
 
 
-def preview(config: Config, store: Store, schedule: Schedule, now: datetime) -> Made | None:
+def preview(config: Config, store: EditionStore, schedule: Schedule, now: datetime) -> Made | None:
     """The next edition as it would be made now; None when nothing is new and the
     schedule skips empty editions. Nothing is stored."""
     edition = next_edition(store, schedule, now, now)
@@ -107,7 +107,7 @@ def preview(config: Config, store: Store, schedule: Schedule, now: datetime) -> 
 
 
 def create_edition(
-    config: Config, store: Store, schedule: Schedule, slot: datetime, now: datetime
+    config: Config, store: EditionStore, schedule: Schedule, slot: datetime, now: datetime
 ) -> tuple[Made | None, bool]:
     """Make and store the edition of (schedule, slot), once: (made, True) when this call
     made it, (the existing one, False) when it existed, (None, False) when nothing is new."""

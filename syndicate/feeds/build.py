@@ -27,7 +27,7 @@ from syndicate.feeds.render import atom_bytes, rss_bytes
 from syndicate.feeds.spec import MEDIA_TYPES, Feed, expand, load_feed_specs
 from syndicate.models import Story
 from syndicate.project.settings import Config
-from syndicate.store import Store
+from syndicate.store import ArchiveStore
 
 MANIFEST = ".manifest.json"
 _WRITERS = {"rss": rss_bytes, "atom": atom_bytes, "json": json_feed_bytes}
@@ -53,7 +53,7 @@ class BuildReport:
         )
 
 
-def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildReport:
+def build_feeds(config: Config, store: ArchiveStore, out: Path | None = None) -> BuildReport:
     """Write every feed, the OPML index and the autodiscovery snippet into ``out``."""
     out = out or config.feeds_out
     specs = load_feed_specs(config.project)
@@ -129,7 +129,7 @@ def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildR
     return report
 
 
-def _stories(store: Store, feed: Feed) -> list[Story]:
+def _stories(store: ArchiveStore, feed: Feed) -> list[Story]:
     """The feed's stories, newest first, in an order that never depends on the database."""
     stories = store.stories(section=feed.sections, limit=feed.spec.entries)
     # Newest first, as the store gives them; undated stories last, by when first seen.

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from syndicate.models import MediaInfo
-from syndicate.store import Store
+from syndicate.store import ArchiveStore
 from syndicate.urls import is_private_host
 
 RETRY_AFTER = timedelta(days=1)
@@ -24,7 +24,7 @@ _MAX_BYTES = 50_000_000
 
 
 def known_media(
-    store: Store,
+    store: ArchiveStore,
     urls: Iterable[str],
     probe: bool,
     allow_private: bool,

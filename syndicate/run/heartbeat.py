@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime
 
 from syndicate.run.logs import event
-from syndicate.store import sender_name
+from syndicate.store import TelemetryStore, sender_name
 
 BEAT_SECONDS = 5.0
 
@@ -34,7 +34,7 @@ def stop_on_signals(stop: threading.Event, kind: str) -> None:
 class Heartbeat:
     """A thread that beats every ``interval`` seconds until stop()."""
 
-    def __init__(self, store, kind: str, interval: float = BEAT_SECONDS) -> None:
+    def __init__(self, store: TelemetryStore, kind: str, interval: float = BEAT_SECONDS) -> None:
         self.store, self.kind, self.interval = store, kind, interval
         self.name = sender_name(process=True)
         self.started = datetime.now(UTC)

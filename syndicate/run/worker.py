@@ -16,9 +16,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from syndicate.errors import ConfigError, db_reason
+from syndicate.errors import ConfigError, StoreError, StoreUnavailable, db_reason
 from syndicate.project import Project
 from syndicate.project.secret import require_secret_key
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
@@ -71,11 +69,12 @@ def run_worker(project: Project, log_format: str | None = None, once: bool = Fal
             try:
                 desk.release_held()
                 idle = _round(store, desk, transport, policy, stop, totals)
-            except (SQLAlchemyError, _StoreLost) as exc:
-                # The database restarted or the network dropped: wait and carry on. What
-                # this process could not hand back is handed back when the store returns;
-                # messages accepted but not marked are what a crash costs too (at most one
-                # per connection).
+            except (StoreUnavailable, StoreError, _StoreLost) as exc:
+                # The database restarted or the network dropped (StoreUnavailable), or it
+                # failed otherwise (any other StoreError: every database error is waited
+                # out, as it always was): wait and carry on. What this process could not
+                # hand back is handed back when the store returns; messages accepted but
+                # not marked are what a crash costs too (at most one per connection).
                 lost = True
                 event("worker.store_error", logging.ERROR, error=db_reason(exc),
                       retry_in=0 if once else _STORE_RETRY)  # fmt: skip

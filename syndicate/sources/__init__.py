@@ -10,7 +10,7 @@ from typing import Protocol
 
 from syndicate.models import GatherReport
 from syndicate.project.settings import SiteConfig, SourceConfig
-from syndicate.store import Store
+from syndicate.store import StoryStore
 
 
 class Progress(Protocol):
@@ -27,9 +27,11 @@ class Progress(Protocol):
 
 
 class Source(Protocol):
-    """Something that yields stories into the store."""
+    """Something that yields stories into the store. It is given the StoryStore role
+    only: the stories it saves and the fetch state it keeps, nothing of editions,
+    subscribers or the ledger."""
 
-    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: Store) -> None: ...
+    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: StoryStore) -> None: ...
 
     def gather(self, report: GatherReport, progress: Progress) -> None:
         """Fetch new and changed stories into the store, counting them in the report."""
@@ -48,7 +50,7 @@ def register(kind: str):
     return deco
 
 
-def source_for(cfg: SourceConfig, site_cfg: SiteConfig, store: Store) -> Source:
+def source_for(cfg: SourceConfig, site_cfg: SiteConfig, store: StoryStore) -> Source:
     """Build the source a config names."""
     # Import the built-in sources so they register themselves.
     from syndicate.sources import feed, site  # noqa: F401

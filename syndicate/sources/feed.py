@@ -18,7 +18,7 @@ from syndicate.sources.extract import SiteContext, extract_fragment, slugify
 from syndicate.sources.fetch import Fetcher
 from syndicate.sources.html import parse, text_of
 from syndicate.sources.metadata import clean, parse_date
-from syndicate.store import Store
+from syndicate.store import StoryStore
 from syndicate.urls import canonical_url, host_of
 
 
@@ -26,7 +26,7 @@ from syndicate.urls import canonical_url, host_of
 class FeedSource:
     """Stories from one RSS/Atom feed."""
 
-    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: Store) -> None:
+    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: StoryStore) -> None:
         self.cfg, self.site, self.store = cfg, site, store
         self.url = canonical_url(cfg.url) or cfg.url  # checked when the config was read
         hosts = {host_of(self.url), host_of(site.url)}

@@ -24,7 +24,7 @@ from syndicate.sources.extract import SiteContext, extract
 from syndicate.sources.fetch import Fetcher, Page
 from syndicate.sources.html import decode
 from syndicate.sources.metadata import parse_date
-from syndicate.store import Store
+from syndicate.store import StoryStore
 from syndicate.urls import canonical_url, host_of
 
 _HTML = {"text/html", "application/xhtml+xml", ""}
@@ -35,7 +35,7 @@ _MAX_SITEMAPS = 200
 class SiteSource:
     """Crawl one site; see the module docstring."""
 
-    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: Store) -> None:
+    def __init__(self, cfg: SourceConfig, site: SiteConfig, store: StoryStore) -> None:
         self.cfg = cfg
         self.site = site
         self.store = store

@@ -1,5 +1,7 @@
-"""The store: the one source of truth. The Protocol every part of syndicate uses, and an
-opener by URL (SQLStore, over SQLite or PostgreSQL, is the one implementation)."""
+"""The store: the one source of truth. The Protocols the rest of syndicate is written
+against (one per role: stories, the archive, editions, people, the ledger, telemetry; Store
+is all of them), and an opener by URL (SQLStore, over SQLite or PostgreSQL, is the one
+implementation). Nothing here imports SQLAlchemy until a store is opened."""
 
 from __future__ import annotations
 
@@ -18,10 +20,9 @@ from syndicate.models import (
 )
 
 
-class Store(Protocol):
-    """Everything syndicate asks of a store; SQLStore implements it over any SQLAlchemy URL
-    (tests/test_store.py checks that the two list the same methods, with the same
-    signatures)."""
+class StoryStore(Protocol):
+    """What a Source needs, and all it is given: the stories it saves (with their
+    cross-links) and what it remembers of the URLs it fetched."""
 
     def fetch_states(self, urls: Iterable[str]) -> dict[str, FetchState]:
         """The remembered state of each of these URLs that has one."""
@@ -38,10 +39,11 @@ class Store(Protocol):
     def story_urls(self) -> set[str]:
         """Canonical URLs of every stored story."""
 
-    def story_keys(
-        self, section: str | Iterable[str] | None = None, limit: int | None = None
-    ) -> list[list]:
-        """What tells a change in the stories ``stories()`` would return (no bodies read)."""
+
+class ArchiveStore(Protocol):
+    """The stored stories read back: listings and what tells their change (feeds,
+    `stories`), sections, what is known of lead images, and the pass after a gather that
+    points cross-links at stored stories."""
 
     def stories(
         self,
@@ -51,8 +53,10 @@ class Store(Protocol):
     ) -> list[Story]:
         """Stored stories, newest first, with their cross-links."""
 
-    def resolve_crosslinks(self) -> int:
-        """Point every cross-link at its stored target (redirects, canonical URLs, titles)."""
+    def story_keys(
+        self, section: str | Iterable[str] | None = None, limit: int | None = None
+    ) -> list[list]:
+        """What tells a change in the stories ``stories()`` would return (no bodies read)."""
 
     def sections(self) -> dict[str, str]:
         """Every stored section: slug → display name."""
@@ -62,6 +66,14 @@ class Store(Protocol):
 
     def save_media(self, infos: Iterable[MediaInfo]) -> None:
         """Insert or replace what is known of some image URLs."""
+
+    def resolve_crosslinks(self) -> int:
+        """Point every cross-link at its stored target (redirects, canonical URLs, titles)."""
+
+
+class EditionStore(Protocol):
+    """Digest editions: the stories one would carry, what earlier ones carried,
+    and the editions made (one per schedule and slot)."""
 
     def digest_candidates(
         self, since: datetime | None, sections: Iterable[str] | None, limit: int
@@ -84,7 +96,10 @@ class Store(Protocol):
     def save_edition(self, edition: Edition) -> tuple[Edition, bool]:
         """Store a new edition, or return the one (schedule, slot) already has."""
 
-    # -- subscribers and the suppression list ----------------------------------------------
+
+class PeopleStore(Protocol):
+    """Subscribers, their digests, and the suppression list."""
+
     def save_subscriber(self, sub: Subscriber) -> str:
         """Insert or update a subscriber and their digests: 'new' or 'updated'."""
 
@@ -106,7 +121,11 @@ class Store(Protocol):
     def suppressed(self, emails: Iterable[str]) -> set[str]:
         """Which of these addresses are suppressed."""
 
-    # -- the delivery ledger (invariant 3) --------------------------------------------------
+
+class LedgerStore(Protocol):
+    """The delivery ledger (invariant 3): rows added per edition, claimed in batches
+    by senders, marked one by one, released, and counted."""
+
     def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
         """A pending row for each subscriber that has none for this edition; how many."""
 
@@ -150,7 +169,11 @@ class Store(Protocol):
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """Rows by status (for one edition, or all)."""
 
-    # -- what `status`, /metrics and the heartbeats read and write --------------------------
+
+class TelemetryStore(Protocol):
+    """What `status`, /metrics and the heartbeats read and write: processes at
+    work, gather runs, recent editions, figures over the whole store."""
+
     def beat(self, name: str, kind: str, started: datetime, now: datetime, state: str) -> None:
         """A long-running process says it is alive (running) or done (stopped)."""
 
@@ -171,6 +194,18 @@ class Store(Protocol):
 
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""
+
+
+class Store(
+    StoryStore, ArchiveStore, EditionStore, PeopleStore, LedgerStore, TelemetryStore, Protocol
+):
+    """Everything syndicate asks of a store: every role, and close(). SQLStore implements
+    it over any SQLAlchemy URL (tests/test_store.py checks that the two list the same
+    methods, with the same signatures, and that each method belongs to one role). Ask for
+    the narrowest role a caller needs; Store where it needs several.
+
+    Every method raises syndicate.errors.StoreUnavailable when the database is gone, and
+    StoreError when it fails otherwise."""
 
     def close(self) -> None:
         """Release connections."""
@@ -213,7 +248,7 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
 def sender_name(process: bool = False) -> str:
     """A claimer name for one send in this process (host, pid, a sequence number and the
     machine's namespace token), or with process=True this process's own name among the
-    senders (host:pid:token); see store/ledger.py."""
-    from syndicate.store.ledger import process_name, worker_name
+    senders (host:pid:token); see store/claimer.py."""
+    from syndicate.store.claimer import process_name, worker_name
 
     return process_name() if process else worker_name()

@@ -12,8 +12,8 @@ from syndicate.models import Edition, EditionStory, Story
 from syndicate.store import schema as s
 
 
-class EditionStore:
-    """Mixed into SQLStore: needs ``self.engine`` and ``self._by_ids``."""
+class EditionSQL:
+    """The EditionStore role, mixed into SQLStore: needs ``self.engine`` and ``self._by_ids``."""
 
     def digest_candidates(
         self,

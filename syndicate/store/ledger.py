@@ -1,16 +1,14 @@
 """The delivery ledger (DESIGN invariants 1 and 3): one row per edition and subscriber,
-claimed in batches by a sender, marked sent in its own transaction right after the 250."""
+claimed in batches by a sender, marked sent in its own transaction right after the 250.
+
+Claimer names and the dead-local-claimer check are in claimer.py; heartbeats and the
+figures `status` and /metrics read, in telemetry.py."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import itertools
-import os
-import socket
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -19,64 +17,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from syndicate.models import Delivery, Subscriber
 from syndicate.store import schema as s
 
-HOST = socket.gethostname()
+# HOST, SPACE and process_of were defined here before claimer.py; tests and scripts still
+# import them from this module.
+from syndicate.store.claimer import HOST, SPACE, dead_local, process_of  # noqa: F401
 
-
-def _space() -> str:
-    """A short token for this machine's boot and pid namespace: two containers that share
-    a hostname (host networking, a fixed hostname) both have a pid 1, and a claimer must not
-    take the other's rows for a dead local process's, nor renew or release them."""
-    parts = []
-    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
-        try:
-            parts.append(os.readlink(path) if path.endswith("/pid") else Path(path).read_text())
-        except OSError:
-            parts.append("")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:8]
-
-
-SPACE = _space()
-_SENDS = itertools.count(1)
 # Free connections kept for marks on PostgreSQL: one per sending thread is the most used.
 _MARK_CONNECTIONS = 16
-
-
-def worker_name() -> str:
-    """A new claimer name for one send in this process: host, pid, a sequence number and
-    the machine's namespace token. The pid lets a dead local claimer's rows be freed at
-    once; the number keeps two sends in one process (a daemon's jobs) from taking each
-    other's rows for their own."""
-    return f"{HOST}:{os.getpid()}:{next(_SENDS)}:{SPACE}"
-
-
-def process_name() -> str:
-    """This process's name among the senders: host:pid:namespace token."""
-    return f"{HOST}:{os.getpid()}:{SPACE}"
-
-
-def process_of(claimer: str) -> str:
-    """The process name (host:pid:token) a claimer name (host:pid:n:token) belongs to."""
-    parts = claimer.split(":")
-    return ":".join([*parts[:2], parts[3]] if len(parts) > 3 else parts[:2])
-
-
-def _dead_local(claimer: str | None) -> bool:
-    """True for a claimer on this machine (host and namespace) whose process is gone."""
-    if not claimer:
-        return True
-    parts = claimer.split(":")
-    host, pid = parts[0], parts[1] if len(parts) > 1 else ""
-    space = parts[3] if len(parts) > 3 else SPACE  # names without a token: older releases
-    if host != HOST or space != SPACE or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
 
 _d = s.deliveries
 _UNSENT = ("pending", "deferred")  # rows a sender may still have to send
@@ -113,8 +59,8 @@ _MARK_FAILED = (
 )
 
 
-class LedgerStore:
-    """Mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock``,
+class LedgerSQL:
+    """The LedgerStore role, mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock``,
     ``self._ledger_conn`` and ``self._mark_conns`` (see SQLStore.__init__)."""
 
     def add_deliveries(self, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
@@ -303,49 +249,6 @@ class LedgerStore:
             )
             return list(conn.execute(q).scalars())
 
-    def beat(self, name: str, kind: str, started: datetime, now: datetime, state: str) -> None:
-        """A long-running process says it is alive (``state`` running) or done (stopped)."""
-        w = s.workers
-        with self.engine.begin() as conn:
-            found = conn.execute(
-                update(w)
-                .where(w.c.name == name)
-                .values(last_seen=now, state=state, kind=kind, started=started)
-            ).rowcount
-            if not found:
-                host, pid = name.split(":")[:2]
-                conn.execute(
-                    insert(w).values(name=name, kind=kind, host=host, pid=int(pid),
-                                     started=started, last_seen=now, state=state)
-                )  # fmt: skip
-
-    def senders(self, since: datetime, now: datetime, window: timedelta) -> list[dict]:
-        """Workers and daemons seen since ``since``, each with the messages it sent in the
-        last ``window`` (from the ledger's sent_by, not from the process's own word)."""
-        w, d = s.workers, s.deliveries
-        with self.engine.connect() as conn:
-            rows = [
-                dict(r)
-                for r in conn.execute(
-                    select(w).where(w.c.last_seen >= since).order_by(w.c.kind, w.c.name)
-                ).mappings()
-            ]
-            recent: dict[str, int] = {}
-            for claimer, n in conn.execute(
-                select(d.c.sent_by, func.count())
-                .where(d.c.sent_at >= now - window, d.c.sent_by.is_not(None))
-                .group_by(d.c.sent_by)
-            ):
-                process = process_of(claimer)
-                recent[process] = recent.get(process, 0) + n
-        for r in rows:
-            r["recent"] = recent.pop(r["name"], 0)
-        # Sends by processes that keep no heartbeat (a manual `send`) count in the total.
-        others = sum(recent.values())
-        if others:
-            rows.append({"name": "others", "kind": "send", "recent": others, "state": ""})
-        return rows
-
     def renew(self, worker: str, until: datetime) -> None:
         """Extend the claims ``worker`` still holds to ``until`` (it is alive and at work)."""
         d = s.deliveries
@@ -386,95 +289,6 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return conn.execute(q).scalar()
 
-    def stats(self) -> dict[str, tuple[str, str, list[tuple[dict, float]]]]:
-        """Figures for /metrics: name → (type, help, [(labels, value)])."""
-        with self.engine.connect() as conn:
-
-            def one(q) -> float:
-                value = conn.execute(q).scalar()
-                if value is None:
-                    return 0.0
-                return value.timestamp() if isinstance(value, datetime) else float(value)
-
-            subs = conn.execute(
-                select(s.subscribers.c.status, func.count()).group_by(s.subscribers.c.status)
-            ).all()
-            sent = conn.execute(
-                select(s.deliveries.c.status, func.count()).group_by(s.deliveries.c.status)
-            ).all()
-            return {
-                "stories": (
-                    "gauge",
-                    "Stories in the store.",
-                    [({}, one(select(func.count()).select_from(s.stories)))],
-                ),
-                "editions": (
-                    "gauge",
-                    "Digest editions made.",
-                    [({}, one(select(func.count()).select_from(s.editions)))],
-                ),
-                "messages": (
-                    "gauge",
-                    "Deliveries by status (sent, deferred, failed, pending, skipped).",
-                    [({"status": st}, float(n)) for st, n in sorted(sent)],
-                ),
-                "subscribers": (
-                    "gauge",
-                    "Subscribers by status.",
-                    [({"status": st}, float(n)) for st, n in sorted(subs)],
-                ),
-                "last_gather_timestamp_seconds": (
-                    "gauge",
-                    "When the last gather finished (Unix time).",
-                    [({}, one(select(func.max(s.gather_runs.c.finished))))],
-                ),
-                "last_edition_timestamp_seconds": (
-                    "gauge",
-                    "When the last edition was made (Unix time).",
-                    [({}, one(select(func.max(s.editions.c.created_at))))],
-                ),
-                "last_sent_timestamp_seconds": (
-                    "gauge",
-                    "When the last message was accepted by the mail server (Unix time).",
-                    [({}, one(select(func.max(s.deliveries.c.sent_at))))],
-                ),
-            }
-
-    def recent_editions(self, limit: int = 10) -> list[dict]:
-        """The newest editions with their delivery counts by status, newest first:
-        dicts of id, schedule, slot, created_at, subject and counts."""
-        e, d = s.editions, s.deliveries
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(e.c.id, e.c.schedule, e.c.slot, e.c.created_at, e.c.subject)
-                .order_by(e.c.created_at.desc(), e.c.id.desc())
-                .limit(limit)
-            ).all()
-            ids = [r.id for r in rows]
-            counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-            if ids:
-                for edition_id, status, n in conn.execute(
-                    select(d.c.edition_id, d.c.status, func.count())
-                    .where(d.c.edition_id.in_(ids))
-                    .group_by(d.c.edition_id, d.c.status)
-                ):
-                    counts[edition_id][status] = n
-        return [{**r._asdict(), "counts": counts[r.id]} for r in rows]
-
-    def last_gathers(self, limit: int = 1) -> list[dict]:
-        """The newest gather runs, newest first (source, started, finished, counts)."""
-        g = s.gather_runs
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(g).order_by(g.c.finished.desc()).limit(limit)).mappings()
-            return [dict(r) for r in rows]
-
-    def subscriber_totals(self) -> dict[str, int]:
-        """Subscribers by status."""
-        sub = s.subscribers
-        with self.engine.connect() as conn:
-            q = select(sub.c.status, func.count()).group_by(sub.c.status)
-            return {status: n for status, n in conn.execute(q)}
-
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """How many rows are in each status (for one edition, or all)."""
         d = s.deliveries
@@ -511,7 +325,7 @@ def _free_dead_local(conn: Connection, where) -> None:
     holders = conn.execute(
         select(d.c.claimed_by).distinct().where(where, d.c.claimed_by.is_not(None))
     ).scalars()
-    dead = [h for h in holders if _dead_local(h)]
+    dead = [h for h in holders if dead_local(h)]
     if dead:
         conn.execute(
             update(d)

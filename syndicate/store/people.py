@@ -17,8 +17,8 @@ def address_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
-class PeopleStore:
-    """Mixed into SQLStore: needs ``self.engine``."""
+class PeopleSQL:
+    """The PeopleStore role, mixed into SQLStore: needs ``self.engine``."""
 
     def save_subscriber(self, sub: Subscriber) -> str:
         """Insert or update a subscriber and their digests: 'new' or 'updated'."""

@@ -25,11 +25,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicate.errors import ConfigError, db_reason
-from syndicate.models import CrossLink, FetchState, GatherReport, Image, MediaInfo, Story
+from syndicate.models import CrossLink, FetchState, Image, MediaInfo, Story
 from syndicate.store import schema as s
-from syndicate.store.editions import EditionStore
-from syndicate.store.ledger import LedgerStore
-from syndicate.store.people import PeopleStore
+from syndicate.store.boundary import translate_errors
+from syndicate.store.editions import EditionSQL
+from syndicate.store.ledger import LedgerSQL
+from syndicate.store.people import PeopleSQL
+from syndicate.store.telemetry import TelemetrySQL
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -65,8 +67,12 @@ def shown_url(url: str) -> str:
         return url
 
 
-class SQLStore(EditionStore, PeopleStore, LedgerStore):
-    """The Store protocol over SQLAlchemy Core."""
+@translate_errors
+class SQLStore(EditionSQL, PeopleSQL, LedgerSQL, TelemetrySQL):
+    """The Store protocol (every role of it) over SQLAlchemy Core: the stories, cross-links
+    and fetch state here, the other roles from their modules. Every public method raises
+    StoreUnavailable when the database is gone, StoreError for other database failures
+    (see boundary.py), never SQLAlchemy's own classes."""
 
     def __init__(self, url: str) -> None:
         shown = shown_url(url)
@@ -376,22 +382,6 @@ class SQLStore(EditionStore, PeopleStore, LedgerStore):
         with self.engine.begin() as conn:
             conn.execute(delete(s.media).where(s.media.c.url.in_([r["url"] for r in rows])))
             conn.execute(insert(s.media), rows)
-
-    def record_gather(self, source: str, report: GatherReport) -> None:
-        """Remember one gather run's counts."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(s.gather_runs).values(
-                    source=source,
-                    started=report.started,
-                    finished=report.finished,
-                    new=report.new,
-                    updated=report.updated,
-                    unchanged=report.unchanged,
-                    failed=report.failed,
-                    crosslinks=report.crosslinks,
-                )
-            )
 
 
 def _follow(url: str, states: dict[str, FetchState], stored: set[str]) -> str:
