@@ -7,9 +7,34 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal
 
 # Line breaks and other control characters: never in a header, a name or a title line.
 _CONTROL = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+class SubscriberStatus(StrEnum):
+    """Where a subscriber stands; only people.py changes it."""
+
+    PENDING = "pending"  # asked, not yet confirmed (double opt-in)
+    ACTIVE = "active"  # receives the digests they chose
+    UNSUBSCRIBED = "unsubscribed"  # their choice; kept so a bounce does not overwrite it
+    BOUNCED = "bounced"  # the address does not take mail
+
+
+class DeliveryStatus(StrEnum):
+    """Where one ledger row stands (in the order `syndicate status` lists them)."""
+
+    SENT = "sent"  # accepted by the mail server
+    PENDING = "pending"  # not tried yet
+    DEFERRED = "deferred"  # a temporary failure; tried again at next_try
+    FAILED = "failed"  # a permanent failure, or retries stopped
+    SKIPPED = "skipped"  # not sent on purpose (a suppressed address)
+
+
+# What a fetched URL turned out to be; the site source decides what to fetch again by it.
+PageKind = Literal["article", "listing", "sitemap", "robots", "page", "feed", "redirect"]
 
 
 def one_line(value: str) -> str:
@@ -130,7 +155,7 @@ class Subscriber:
 
     email: str
     name: str = ""
-    status: str = "active"  # pending, active, unsubscribed, bounced
+    status: SubscriberStatus = SubscriberStatus.ACTIVE
     digests: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     subscribed_ip: str | None = None
@@ -154,7 +179,7 @@ class Delivery:
     subscriber_id: str
     email: str
     name: str
-    status: str  # pending, sent, deferred, failed, skipped
+    status: DeliveryStatus
     attempts: int = 0
     next_try: datetime | None = None
     message_id: str | None = None
@@ -171,7 +196,7 @@ class FetchState:
     last_modified: str | None = None
     content_hash: str | None = None
     status: int | None = None
-    kind: str | None = None  # article, listing, sitemap, robots, page, feed
+    kind: PageKind | None = None
     canonical: str | None = None  # the story URL this page was stored under
     redirect_to: str | None = None
     links: list | None = None  # a listing's or sitemap's discoveries, reused on 304

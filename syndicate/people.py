@@ -13,7 +13,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from syndicate.errors import ConfigError
-from syndicate.models import Subscriber, one_line
+from syndicate.models import Subscriber, SubscriberStatus, one_line
 from syndicate.store import PeopleStore
 
 
@@ -53,20 +53,20 @@ def subscribe(
     or bounced one goes back to pending (or active when the consent is attested).
     """
     now = datetime.now(UTC)
-    sub = store.subscriber(email) or Subscriber(email, status="pending")
+    sub = store.subscriber(email) or Subscriber(email, status=SubscriberStatus.PENDING)
     sub.name = one_line(name) or sub.name
     sub.digests = list(dict.fromkeys([*sub.digests, *digests]))
     if confirmed:
-        sub.status = "active"
+        sub.status = SubscriberStatus.ACTIVE
         sub.confirmed_at = sub.confirmed_at or now
         sub.subscribed_at = sub.subscribed_at or now
         # Attested consent does not lift a suppression (an erasure, a hard bounce): only
         # the person confirming anew does.
-    elif sub.status != "active":
-        sub.status = "pending"
+    elif sub.status != SubscriberStatus.ACTIVE:
+        sub.status = SubscriberStatus.PENDING
         sub.subscribed_ip, sub.subscribed_at = ip, now
     store.save_subscriber(sub)
-    return sub, sub.status == "pending"
+    return sub, sub.status == SubscriberStatus.PENDING
 
 
 def confirm(store: PeopleStore, subscriber_id: str, ip: str | None) -> Subscriber | None:
@@ -74,8 +74,8 @@ def confirm(store: PeopleStore, subscriber_id: str, ip: str | None) -> Subscribe
     sub = store.subscriber(subscriber_id)
     if sub is None:
         return None
-    if sub.status != "active":
-        sub.status = "active"
+    if sub.status != SubscriberStatus.ACTIVE:
+        sub.status = SubscriberStatus.ACTIVE
         sub.confirmed_ip, sub.confirmed_at = ip, datetime.now(UTC)
         store.save_subscriber(sub)
         store.unsuppress(sub.email)  # subscribing anew lifts an earlier erasure
@@ -89,7 +89,7 @@ def unsubscribe(store: PeopleStore, subscriber_id: str, digest: str) -> Subscrib
         return None
     sub.digests = [d for d in sub.digests if d != digest]
     if not sub.digests:
-        sub.status = "unsubscribed"
+        sub.status = SubscriberStatus.UNSUBSCRIBED
     store.save_subscriber(sub)
     return sub
 
@@ -189,7 +189,7 @@ def set_preferences(
     if sub is None:
         return None
     sub.digests = digests
-    sub.status = "active" if digests else "unsubscribed"
+    sub.status = SubscriberStatus.ACTIVE if digests else SubscriberStatus.UNSUBSCRIBED
     store.save_subscriber(sub)
     return sub
 
@@ -215,7 +215,7 @@ def bounced(
     sub = sub or store.subscriber(email)
     if sub is None:
         return None
-    if sub.status in ("active", "pending"):
-        sub.status = "bounced"
+    if sub.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+        sub.status = SubscriberStatus.BOUNCED
     store.save_subscriber(sub)
     return sub

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.models import GatherReport, Subscriber
+from syndicate.models import DeliveryStatus, GatherReport, Subscriber, SubscriberStatus
 from syndicate.project import Project
 from syndicate.project.schedules import Schedule, digest_schedule
 from syndicate.project.settings import Config
@@ -180,13 +180,13 @@ def deliver_digest(
     edition, edition_id = made.edition, _stored_id(made)
     if recipients_welcome(schedule, edition.slot, now, created):
         run.added = store.add_deliveries(
-            edition_id, store.subscribers(digest=schedule.name, status="active")
+            edition_id, store.subscribers(digest=schedule.name, status=SubscriberStatus.ACTIVE)
         )
     counts = store.delivery_counts(edition_id)
     run.recipients = sum(counts.values())
     if announce is not None:
         announce(run)
-    if not send or not (counts.get("pending") or counts.get("deferred")):
+    if not send or not (counts.get(DeliveryStatus.PENDING) or counts.get(DeliveryStatus.DEFERRED)):
         return run
     with _sending_lock:
         if edition_id in _sending:
@@ -296,7 +296,7 @@ def write_dry_run(config: Config, store: Store, made: Made, out: Path) -> tuple[
     """Write the message each active, unsuppressed subscriber would get as out/ID.eml, the
     ledger untouched (`send --dry-run`): (written, suppressed and skipped)."""
     out.mkdir(parents=True, exist_ok=True)
-    subs = store.subscribers(digest=made.edition.schedule, status="active")
+    subs = store.subscribers(digest=made.edition.schedule, status=SubscriberStatus.ACTIVE)
     blocked = store.suppressed([s.email for s in subs])
     written = 0
     for sub in subs:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_project
+from support.projects import site_project
 
 from syndicate.errors import StoreError, StoreUnavailable, SyndicateError, db_reason
 from syndicate.models import Edition, GatherReport, Story, Subscriber
@@ -60,7 +60,7 @@ class _Quiet:
 def test_a_source_gathers_with_the_story_role_alone(tmp_path, site_a, kind):
     base, _ = site_a
     extra = f'\n[sources.wordpress]\nkind = "feed"\nurl = "{base}/feed/"\nallow_private = true\n'
-    project = make_project(tmp_path, base, extra=extra)
+    project = site_project(tmp_path, base, extra=extra)
     config = load_config(project)
     name = "wordpress" if kind == "feed" else "site"
     assert config.sources[name].kind == kind

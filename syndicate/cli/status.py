@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from syndicate.errors import ConfigError
+from syndicate.models import DeliveryStatus
 from syndicate.project import Project
 from syndicate.store import TelemetryStore
 
-_STATUSES = ("sent", "pending", "deferred", "failed", "skipped")
+_STATUSES = tuple(DeliveryStatus)
 # Workers and daemons listed: those heard from in this span.
 _SEEN_WITHIN = timedelta(minutes=15)
 # Throughput is measured over this span of the ledger.

@@ -22,7 +22,7 @@ from syndicate import people
 from syndicate.deliver import Connection, Transport, TransportError
 from syndicate.digest.mime import MessageTemplate
 from syndicate.errors import StoreError, StoreUnavailable, db_reason
-from syndicate.models import Delivery, Subscriber
+from syndicate.models import Delivery, DeliveryStatus, Subscriber
 from syndicate.project.settings import SETTINGS, MailSettings
 from syndicate.store import LedgerStore, Store, sender_name
 
@@ -180,7 +180,7 @@ def deliver_edition(
                 state.failure(f"{d.email}: unexpected {type(exc).__name__}: {exc}")
                 try:
                     store.mark_deferred(d.id, str(exc), policy.next_try(d.attempts + 1, _now()))
-                    state.count(report, "deferred")
+                    state.count(report, DeliveryStatus.DEFERRED)
                 except StoreUnavailable as lost:
                     state.abort(lost)
             finally:
@@ -201,7 +201,7 @@ def deliver_edition(
     report.failures = state.lines
     report.store_error = state.aborted
     with contextlib.suppress(StoreError):  # the count is for the summary only
-        report.deferred = store.delivery_counts(edition_id).get("deferred", 0)
+        report.deferred = store.delivery_counts(edition_id).get(DeliveryStatus.DEFERRED, 0)
     return report
 
 
@@ -238,7 +238,8 @@ def _claim_and_queue(send: _Send, jobs: queue.Queue[Delivery | None], lease: _Le
             if halted():
                 return  # the rest stay claimed by us and are handed back by _finish
             if d.email in blocked:
-                store.mark_failed(d.id, "address is on the suppression list", "skipped")
+                blocked_why = "address is on the suppression list"
+                store.mark_failed(d.id, blocked_why, DeliveryStatus.SKIPPED)
                 send.report.skipped += 1
                 continue
             send.progress.add()
@@ -302,7 +303,7 @@ def _send_one(send: _Send, d: Delivery, conn: Connection) -> None:
             store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
         else:
             store.mark_failed(d.id, str(exc))
-            state.count(report, "failed")
+            state.count(report, DeliveryStatus.FAILED)
             line = f"{d.email}: {exc}; failed for good"
             if exc.kind == "bounce":
                 people.bounced(store, d.email, "hard-bounce")
@@ -314,7 +315,7 @@ def _send_one(send: _Send, d: Delivery, conn: Connection) -> None:
         send.progress.done()
         return
     store.mark_sent(d.id, message_id, _now(), send.worker)
-    state.count(report, "sent")
+    state.count(report, DeliveryStatus.SENT)
     state.success()
     send.progress.done()
 
@@ -375,7 +376,7 @@ class _State:
         with self._lock:
             self.consecutive = 0
 
-    def count(self, report: SendReport, what: str) -> None:
+    def count(self, report: SendReport, what: DeliveryStatus) -> None:
         """One more in a report's counter (``+=`` alone is not safe across threads)."""
         with self._lock:
             setattr(report, what, getattr(report, what) + 1)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from syndicate import pipeline
 from syndicate.errors import SyndicateError
+from syndicate.models import DeliveryStatus
 from syndicate.project import Project
 from syndicate.project.schedules import Schedule
 from syndicate.run.logs import event
@@ -247,10 +248,10 @@ class Jobs:
             resumed=resumed,
             added=run.added,
             sent_now=report.sent,
-            sent=counts.get("sent", 0),
-            deferred=counts.get("deferred", 0),
-            failed=counts.get("failed", 0),
-            skipped=counts.get("skipped", 0),
+            sent=counts.get(DeliveryStatus.SENT, 0),
+            deferred=counts.get(DeliveryStatus.DEFERRED, 0),
+            failed=counts.get(DeliveryStatus.FAILED, 0),
+            skipped=counts.get(DeliveryStatus.SKIPPED, 0),
             paused=report.paused or "",
             store_error=report.store_error or "",
         )

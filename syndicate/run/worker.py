@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from syndicate.errors import ConfigError, StoreError, StoreUnavailable, db_reason
+from syndicate.models import DeliveryStatus
 from syndicate.project import Project
 from syndicate.project.secret import require_secret_key
 from syndicate.run.heartbeat import Heartbeat, stop_on_signals
@@ -143,10 +144,10 @@ def _send(config, store, made, transport, policy, stop):
             failed_now=report.failed,
             skipped_now=report.skipped,
             per_second=round(report.sent / took, 1) if took > 0 else 0,
-            sent=counts.get("sent", 0),
-            pending=counts.get("pending", 0),
-            deferred=counts.get("deferred", 0),
-            failed=counts.get("failed", 0),
+            sent=counts.get(DeliveryStatus.SENT, 0),
+            pending=counts.get(DeliveryStatus.PENDING, 0),
+            deferred=counts.get(DeliveryStatus.DEFERRED, 0),
+            failed=counts.get(DeliveryStatus.FAILED, 0),
         )
         for line in report.failures[:20]:
             event("worker.message_failed", logging.WARNING, edition=edition.id, detail=line)

@@ -11,12 +11,14 @@ from typing import Protocol
 
 from syndicate.models import (
     Delivery,
+    DeliveryStatus,
     Edition,
     FetchState,
     GatherReport,
     MediaInfo,
     Story,
     Subscriber,
+    SubscriberStatus,
 )
 
 
@@ -106,7 +108,9 @@ class PeopleStore(Protocol):
     def subscriber(self, email_or_id: str) -> Subscriber | None:
         """One subscriber by address or id."""
 
-    def subscribers(self, digest: str | None = None, status: str | None = None) -> list[Subscriber]:
+    def subscribers(
+        self, digest: str | None = None, status: SubscriberStatus | None = None
+    ) -> list[Subscriber]:
         """Subscribers (of one digest, in one status)."""
 
     def remove_subscriber(self, email_or_id: str) -> bool:
@@ -142,7 +146,9 @@ class LedgerStore(Protocol):
     def mark_deferred(self, delivery_id: int, error: str, next_try: datetime) -> None:
         """A temporary failure: tried again at next_try."""
 
-    def mark_failed(self, delivery_id: int, error: str, status: str = "failed") -> None:
+    def mark_failed(
+        self, delivery_id: int, error: str, status: DeliveryStatus = DeliveryStatus.FAILED
+    ) -> None:
         """Failed for good (or 'skipped')."""
 
     def renew(self, worker: str, until: datetime) -> None:

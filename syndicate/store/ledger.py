@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from syndicate.models import Delivery, Subscriber
+from syndicate.models import Delivery, DeliveryStatus, Subscriber
 from syndicate.store import schema as s
 
 # HOST, SPACE and process_of were defined here before claimer.py; tests and scripts still
@@ -25,12 +25,13 @@ from syndicate.store.claimer import HOST, SPACE, dead_local, process_of  # noqa:
 _MARK_CONNECTIONS = 16
 
 _d = s.deliveries
-_UNSENT = ("pending", "deferred")  # rows a sender may still have to send
+_PENDING, _DEFERRED = DeliveryStatus.PENDING, DeliveryStatus.DEFERRED
+_UNSENT = (_PENDING, _DEFERRED)  # rows a sender may still have to send
 
 
 def _due(now: datetime):
     """Rows to send now: pending, or deferred and due."""
-    return or_(_d.c.status == "pending", and_(_d.c.status == "deferred", _d.c.next_try <= now))
+    return or_(_d.c.status == _PENDING, and_(_d.c.status == _DEFERRED, _d.c.next_try <= now))
 
 
 def _unheld(now: datetime):
@@ -44,13 +45,13 @@ _FREE = {"claimed_by": None, "claimed_until": None, "attempts": _d.c.attempts + 
 _MARK_SENT = (
     update(_d)
     .where(_d.c.id == bindparam("row"))
-    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("at"),
+    .values(status=DeliveryStatus.SENT, message_id=bindparam("mid"), sent_at=bindparam("at"),
             sent_by=bindparam("by"), error=None, **_FREE)
 )  # fmt: skip
 _MARK_DEFERRED = (
     update(_d)
     .where(_d.c.id == bindparam("row"))
-    .values(status="deferred", error=bindparam("error"), next_try=bindparam("next"), **_FREE)
+    .values(status=_DEFERRED, error=bindparam("error"), next_try=bindparam("next"), **_FREE)
 )
 _MARK_FAILED = (
     update(_d)
@@ -86,7 +87,7 @@ class LedgerSQL:
                     "subscriber_id": sub.id,
                     "email": sub.email,
                     "name": sub.name,
-                    "status": "pending",
+                    "status": _PENDING,
                     "attempts": 0,
                 }
                 for sub in subscribers
@@ -147,7 +148,9 @@ class LedgerSQL:
         """A temporary failure: tried again at next_try."""
         self._mark(_MARK_DEFERRED, {"row": delivery_id, "error": error, "next": next_try})
 
-    def mark_failed(self, delivery_id: int, error: str, status: str = "failed") -> None:
+    def mark_failed(
+        self, delivery_id: int, error: str, status: DeliveryStatus = DeliveryStatus.FAILED
+    ) -> None:
         """Failed for good (or 'skipped': not to be sent, e.g. a suppressed address)."""
         self._mark(_MARK_FAILED, {"row": delivery_id, "error": error, "status": status})
 
@@ -267,9 +270,9 @@ class LedgerSQL:
         with self._ledger() as conn:
             return conn.execute(
                 update(d)
-                .where(d.c.edition_id.in_(old), d.c.status == "deferred", _unheld(now))
+                .where(d.c.edition_id.in_(old), d.c.status == _DEFERRED, _unheld(now))
                 .values(
-                    status="failed",
+                    status=DeliveryStatus.FAILED,
                     error=func.coalesce(d.c.error, "deferred") + " (retries stopped: too old)",
                     claimed_by=None,
                     claimed_until=None,
@@ -302,7 +305,7 @@ class LedgerSQL:
         """When the earliest deferred row of an edition is due, if any is waiting."""
         d = s.deliveries
         q = select(func.min(d.c.next_try)).where(
-            d.c.edition_id == edition_id, d.c.status == "deferred"
+            d.c.edition_id == edition_id, d.c.status == _DEFERRED
         )
         with self.engine.connect() as conn:
             return conn.execute(q).scalar()
@@ -341,7 +344,7 @@ def _delivery(r) -> Delivery:
         subscriber_id=r["subscriber_id"],
         email=r["email"],
         name=r["name"],
-        status=r["status"],
+        status=DeliveryStatus(r["status"]),
         attempts=r["attempts"],
         next_try=r["next_try"],
         message_id=r["message_id"],

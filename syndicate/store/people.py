@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
-from syndicate.models import Subscriber
+from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.store import schema as s
 
 
@@ -26,7 +26,7 @@ class PeopleSQL:
         row = {
             "email": sub.email,
             "name": sub.name,
-            "status": sub.status,
+            "status": str(sub.status),  # the value, whatever the driver does with enums
             "subscribed_ip": sub.subscribed_ip,
             "subscribed_at": sub.subscribed_at,
             "confirmed_ip": sub.confirmed_ip,
@@ -68,7 +68,9 @@ class PeopleSQL:
                 return None
             return self._with_digests(conn, [row])[0]
 
-    def subscribers(self, digest: str | None = None, status: str | None = None) -> list[Subscriber]:
+    def subscribers(
+        self, digest: str | None = None, status: SubscriberStatus | None = None
+    ) -> list[Subscriber]:
         """Subscribers by address, optionally only those of a digest and a status."""
         t = s.subscribers
         q = select(t).order_by(t.c.email)
@@ -100,7 +102,7 @@ class PeopleSQL:
             Subscriber(
                 email=r["email"],
                 name=r["name"],
-                status=r["status"],
+                status=SubscriberStatus(r["status"]),
                 digests=digests.get(r["id"], []),
                 created_at=r["created_at"],
                 subscribed_ip=r["subscribed_ip"],

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from syndicate import people, pipeline
 from syndicate.errors import SyndicateError
+from syndicate.models import SubscriberStatus
 from syndicate.project import Project
 from syndicate.store import Store
 from syndicate.tokens import Tokens
@@ -126,8 +127,9 @@ def routes(project: Project, store: Store) -> list[Route]:
             chosen = [d for d in form.getlist("digest") if d in known]
             await run_in_threadpool(people.set_preferences, store, sub.id, chosen)
             return page(200, "Saved", "Your preferences are saved.")
+        active = sub.status == SubscriberStatus.ACTIVE
         choices = [
-            {"name": n, "title": t, "checked": n in sub.digests and sub.status == "active"}
+            {"name": n, "title": t, "checked": active and n in sub.digests}
             for n, t in known.items()
         ]
         return page(
