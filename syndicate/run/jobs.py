@@ -120,6 +120,7 @@ class Jobs:
             unchanged=report.unchanged,
             failed=report.failed,
             requests=report.requests,
+            not_modified=report.not_modified,  # answered 304: the conditional GETs that paid
             seconds=round((report.finished - report.started).total_seconds(), 2),
         )
         if self.feeds_follow_gather and not self.stop.is_set():

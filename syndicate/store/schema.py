@@ -20,8 +20,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
-
 
 class AwareDateTime(TypeDecorator):
     """Timezone-aware datetimes kept as UTC, whatever the database does with zones."""
