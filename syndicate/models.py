@@ -33,6 +33,27 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # not sent on purpose (a suppressed address)
 
 
+class EditionState(StrEnum):
+    """Where an edition stands before its ledger takes over (sending and sent are read
+    from the ledger, not stored)."""
+
+    READY = "ready"  # made for a digest that asks no approval: sent as it is made
+    DRAFT = "draft"  # waiting for an editor (approve = true)
+    APPROVED = "approved"  # an editor approved it, or its deadline sent it
+    HELD = "held"  # an editor held it back; its stories return in the next edition
+    SKIPPED = "skipped"  # its approval deadline passed with "skip"; stories return too
+
+    @property
+    def sendable(self) -> bool:
+        """Whether its ledger may be filled and sent."""
+        return self in (EditionState.READY, EditionState.APPROVED)
+
+    @property
+    def returned(self) -> bool:
+        """Whether its stories count as never carried (they go in the next edition)."""
+        return self in (EditionState.HELD, EditionState.SKIPPED)
+
+
 # What a fetched URL turned out to be; the site source decides what to fetch again by it.
 PageKind = Literal["article", "listing", "sitemap", "robots", "page", "feed", "redirect"]
 
@@ -131,6 +152,7 @@ class EditionStory:
     story: Story
     updated: bool = False
     content_hash: str = ""
+    listed: bool = False  # a "More stories" headline only (overflow = "list")
 
 
 @dataclass
@@ -147,6 +169,64 @@ class Edition:
     text: str = ""
     id: int | None = None
     created_at: datetime | None = None
+    state: EditionState = EditionState.READY
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+    backlog: int = 0  # stories of its window left for the next edition (not stored)
+
+    @property
+    def featured(self) -> list[EditionStory]:
+        """The stories it carries in full (the listed headlines apart)."""
+        return [e for e in self.stories if not e.listed]
+
+    @property
+    def listed(self) -> list[EditionStory]:
+        """Its "More stories" headlines."""
+        return [e for e in self.stories if e.listed]
+
+
+@dataclass
+class EditionRecord:
+    """One edition as `editions list` and `status` show it: no bodies, its counts."""
+
+    edition: Edition
+    stories: int = 0
+    listed: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # ledger rows by status
+    # Per (status, kind of error): how many rows, and the first error text seen.
+    errors: dict[tuple[str, str], list] = field(default_factory=dict)
+
+    def add_error(self, status: str, error: str, n: int) -> None:
+        """Count n rows of this status that ended with this error text."""
+        key = (status, error_kind(error))
+        seen = self.errors.setdefault(key, [0, error])
+        seen[0] += n
+
+    @property
+    def shown_state(self) -> str:
+        """draft, held, skipped; or, once sendable: approved (nothing sent yet), sending
+        (rows left), sent (none left), or ready (no recipients yet)."""
+        state = self.edition.state
+        if not state.sendable:
+            return str(state)
+        left = sum(self.counts.get(x, 0) for x in (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED))
+        if left:
+            return "sending"
+        if sum(self.counts.values()):
+            return "sent"
+        return str(state)
+
+
+# An address in an error text ("reader@example.org: ..."): kinds of error are told apart
+# without it.
+_ADDRESS = re.compile(r"<?[\w.+-]+@[\w-]+(\.[\w-]+)+>?:?\s*")
+
+
+def error_kind(error: str) -> str:
+    """What kind of error a delivery's error text tells, without the recipient's address:
+    the same refusal for 300 addresses is one kind."""
+    return " ".join(_ADDRESS.sub("", error).split())[:200]
 
 
 @dataclass

@@ -16,12 +16,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.models import DeliveryStatus, GatherReport, Subscriber, SubscriberStatus
+from syndicate.models import (
+    DeliveryStatus,
+    EditionState,
+    GatherReport,
+    Subscriber,
+    SubscriberStatus,
+)
 from syndicate.project import Project
 from syndicate.project.schedules import Schedule, digest_schedule
 from syndicate.project.settings import Config
@@ -93,13 +99,19 @@ def create_edition(
 
 
 def preview_edition(
-    config: Config, store: Store, schedule: Schedule, now: datetime | None = None
+    config: Config,
+    store: Store,
+    schedule: Schedule,
+    now: datetime | None = None,
+    *,
+    again: bool = False,
 ) -> Made | None:
     """The next edition as it would be made now, rendered, nothing stored; None when
-    nothing is new and the schedule skips empty editions."""
+    nothing is new and the schedule skips empty editions. ``again``: as `send --force`
+    makes it (the last edition's stories once more when nothing is new)."""
     from syndicate.digest.make import preview
 
-    return preview(config, store, schedule, now or datetime.now(UTC))
+    return preview(config, store, schedule, now or datetime.now(UTC), again=again)
 
 
 def preview_reader(
@@ -132,14 +144,21 @@ def recipients_welcome(schedule: Schedule, slot: datetime, now: datetime, create
 class DigestRun:
     """What deliver_digest did: the edition (None: nothing new, none made), whether this
     call made it, the recipients it added, how many it has, and the send's report (None
-    when it was not sent here: left to the workers, done already, or being sent by another
-    thread of this process)."""
+    when it was not sent here: left to the workers, done already, being sent by another
+    thread of this process, or not sendable: a draft, held or skipped). ``decided``: what
+    this call did to a draft (sent to its editors, or its deadline's choice)."""
 
     made: Made | None
     created: bool = False
     added: int = 0
     recipients: int = 0
     report: SendReport | None = None
+    decided: str = ""
+
+    @property
+    def state(self) -> EditionState | None:
+        """The edition's state now (None: no edition)."""
+        return self.made.edition.state if self.made else None
 
     def outcome(self) -> SendReport:
         """The send's report; an all-zero one when nothing was sent here."""
@@ -166,22 +185,43 @@ def deliver_digest(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     announce: Callable[[DigestRun], None] | None = None,
+    again: bool = False,
 ) -> DigestRun:
     """Make or resume the edition of (schedule, slot), add its recipients by the one
     late-joiner rule, and send what is pending or due (send=False: leave it to the send
-    workers). announce is called once the recipients are known, before sending."""
+    workers). announce is called once the recipients are known, before sending.
+
+    A new edition and its recipients' ledger rows are stored in one transaction. With
+    ``approve = true`` the edition is made as a draft instead: its editors get a test
+    copy, and it waits for `editions approve` until ``approve_by`` after its slot, when
+    the schedule's ``unapproved`` choice (send or skip) is taken."""
     from syndicate.digest.make import create_edition as make
 
     now = now or datetime.now(UTC)
-    made, created = make(config, store, schedule, slot, now)
+
+    def everyone() -> list[Subscriber]:
+        return store.subscribers(digest=schedule.name, status=SubscriberStatus.ACTIVE)
+
+    made, created = make(config, store, schedule, slot, now, everyone, again=again)
     run = DigestRun(made, created)
     if made is None:
         return run
     edition, edition_id = made.edition, _stored_id(made)
-    if recipients_welcome(schedule, edition.slot, now, created):
-        run.added = store.add_deliveries(
-            edition_id, store.subscribers(digest=schedule.name, status=SubscriberStatus.ACTIVE)
-        )
+    if edition.state == EditionState.DRAFT:
+        if created:
+            run.decided = _to_editors(config, store, schedule, made)
+        elif now >= edition.slot + schedule.approval_span:
+            run.decided = _deadline(store, schedule, made, everyone)
+        if edition.state == EditionState.DRAFT or not edition.state.sendable:
+            if announce is not None:
+                announce(run)
+            return run
+    elif not edition.state.sendable:
+        return run
+    if created:
+        run.added = sum(store.delivery_counts(edition_id).values())
+    elif recipients_welcome(schedule, edition.slot, now, created):
+        run.added = store.add_deliveries(edition_id, everyone())
     counts = store.delivery_counts(edition_id)
     run.recipients = sum(counts.values())
     if announce is not None:
@@ -200,6 +240,141 @@ def deliver_digest(
     return run
 
 
+@dataclass
+class SendPlan:
+    """What `send DIGEST` is about to do, shown before it does it: the slot, the edition
+    (found, or as it would be made now), and how many people it would mail."""
+
+    slot: datetime
+    made: Made | None  # None: nothing new, no edition would be made
+    existing: bool  # the slot's edition exists already (a resumed send)
+    to_mail: int  # recipients with a message still to send, joiners included
+    already: int  # recipients already done (sent, failed or skipped)
+    backlog: int  # stories of the window left for the next edition
+
+    @property
+    def stories(self) -> int:
+        """How many stories the edition carries in full."""
+        return len(self.made.edition.featured) if self.made else 0
+
+
+def plan_send(
+    config: Config,
+    store: Store,
+    schedule: Schedule,
+    slot: datetime,
+    now: datetime,
+    *,
+    again: bool = False,
+) -> SendPlan:
+    """What deliver_digest(schedule, slot) would do now; nothing is stored or sent."""
+    from syndicate.digest.make import preview, remade
+
+    existing = store.edition(schedule.name, slot)
+    active = store.subscribers(digest=schedule.name, status=SubscriberStatus.ACTIVE)
+    if existing is None:
+        made = preview(config, store, schedule, now, slot, again=again)
+        blocked = store.suppressed([s.email for s in active])
+        wanted = 0 if made is None else sum(1 for s in active if s.email not in blocked)
+        backlog = made.edition.backlog if made else 0
+        return SendPlan(slot, made, False, wanted, 0, backlog)
+    counts = store.delivery_counts(existing.id) if existing.id is not None else {}
+    left = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.DEFERRED, 0)
+    joiners = 0
+    if existing.state.sendable and recipients_welcome(schedule, slot, now, False):
+        have = store.recipients_of(existing.id) if existing.id is not None else set()
+        joiners = sum(1 for s in active if s.id not in have)
+    made = remade(config, schedule, existing)
+    return SendPlan(slot, made, True, left + joiners, sum(counts.values()) - left, 0)
+
+
+def backlog(store: Store, schedule: Schedule, now: datetime) -> tuple[int, int]:
+    """(stories waiting for the digest's next edition, stories that aged out unsent since
+    its first edition): what `status` and `editions list` show, so no story is lost
+    silently."""
+    from syndicate.digest.edition import next_edition
+
+    waiting = next_edition(store, schedule, now, now)
+    waiting_n = len(waiting.featured) + len(waiting.listed) + waiting.backlog
+    first = store.first_edition_made(schedule.name)
+    horizon = now - schedule.carry_span
+    aged = 0
+    if first is not None and first < horizon:
+        aged = store.never_carried(schedule.name, schedule.sections, first, horizon)
+    return waiting_n, aged
+
+
+def _to_editors(config: Config, store: Store, schedule: Schedule, made: Made) -> str:
+    """A test copy of a new draft to each of the schedule's editors; what happened."""
+    sent, failed = [], []
+    for editor in schedule.editors:
+        try:
+            send_test_copy(config, store, made, editor)
+            sent.append(editor)
+        except SyndicateError as exc:  # the draft stands; the editor can preview it
+            failed.append(f"{editor} ({exc})")
+    told = f"draft sent to {', '.join(sent)}" if sent else "draft made"
+    return told + (f"; could not send it to {'; '.join(failed)}" if failed else "")
+
+
+def _deadline(
+    store: Store, schedule: Schedule, made: Made, everyone: Callable[[], list[Subscriber]]
+) -> str:
+    """A draft whose approve_by passed: sent or skipped as the schedule says."""
+    edition, edition_id = made.edition, _stored_id(made)
+    late = f"not approved within {schedule.approve_by} of its slot"
+    if schedule.unapproved == "send":
+        state, note, wanted = EditionState.APPROVED, f"{late}: sent anyway", everyone()
+    else:
+        state, note, wanted = EditionState.SKIPPED, f"{late}: skipped", None
+    by = "deadline"
+    if store.decide_edition(edition_id, state, by, note, wanted, only_from=[EditionState.DRAFT]):
+        edition.state, edition.decided_by, edition.note = state, by, note
+        return note
+    # An editor decided in the meantime: take what they decided.
+    fresh = store.edition_by_id(edition_id)
+    if fresh is not None:
+        edition.state, edition.decided_by, edition.note = fresh.state, fresh.decided_by, fresh.note
+    return ""
+
+
+def decide_edition(
+    project: Project, store: Store, edition_id: int, state: EditionState, by: str, note: str = ""
+) -> Made:
+    """An editor approves or holds an edition (`editions approve` / `hold`). Approving
+    fills its ledger with the digest's active subscribers in the same transaction; a held
+    edition's stories return in the next edition. ConfigError when the edition cannot
+    take that decision (already sent, or a newer edition exists)."""
+    made = load_edition(project, store, edition_id)
+    edition = made.edition
+    allowed = {
+        EditionState.APPROVED: (EditionState.DRAFT, EditionState.HELD),
+        EditionState.HELD: (EditionState.DRAFT,),
+    }[state]
+    if edition.state not in allowed:
+        raise ConfigError(
+            f"edition {edition_id} is {edition.state}; only a "
+            f"{' or '.join(str(x) for x in allowed)} edition can be {state}",
+            "see `syndicate editions list`",
+        )
+    newer = store.last_edition(edition.schedule)
+    if state == EditionState.APPROVED and newer is not None and newer.slot > edition.slot:
+        raise ConfigError(
+            f"edition {edition_id} is older than the digest's newest edition "
+            f"({newer.slot:%Y-%m-%d %H:%M} UTC), which may carry its stories",
+            "leave it held; its stories are in the next edition",
+        )
+    wanted = None
+    if state == EditionState.APPROVED:
+        wanted = store.subscribers(digest=edition.schedule, status=SubscriberStatus.ACTIVE)
+    if not store.decide_edition(edition_id, state, by, note, wanted, only_from=allowed):
+        raise ConfigError(
+            f"edition {edition_id} changed while deciding", "see `syndicate editions list`"
+        )
+    edition.state, edition.decided_by, edition.note = state, by, note or None
+    return made
+
+
 def _stored_id(made: Made) -> int:
     """The id of a stored edition (one just made in memory has none yet)."""
     if made.edition.id is None:
@@ -207,12 +382,35 @@ def _stored_id(made: Made) -> int:
     return made.edition.id
 
 
+# How far back `send` looks for a digest's latest slot: a year covers any cron line.
+_SLOT_LOOKBACK = (timedelta(days=2), timedelta(days=40), timedelta(days=400))
+
+
 def edition_slot(
-    store: Store, schedule: Schedule, now: datetime, slot: datetime | None
+    store: Store, schedule: Schedule, tz: tzinfo, now: datetime, slot: datetime | None
 ) -> datetime:
-    """The slot `send` works on: the one given, else the unfinished edition's of this
-    schedule, else this minute."""
-    return slot or store.unfinished_slot(schedule.name) or now.replace(second=0, microsecond=0)
+    """The slot `send` works on: the one given; else the unfinished edition's of this
+    schedule; else the schedule's own latest slot by its cron line or interval, so two
+    `send`s (two editors, two cron lines, a minute boundary between them) and the daemon
+    all name the same edition; a schedule without a clock, this minute."""
+    if slot is not None:
+        return slot
+    unfinished = store.unfinished_slot(schedule.name)
+    if unfinished is not None:
+        return unfinished
+    when = schedule.when(tz)
+    if when is not None:
+        for back in _SLOT_LOOKBACK:
+            latest = when.latest(now, back)
+            if latest is not None:
+                return latest
+    return now.replace(second=0, microsecond=0)
+
+
+def next_slot(schedule: Schedule, tz: tzinfo, now: datetime) -> datetime | None:
+    """When the schedule's next edition is due (None: no clock)."""
+    when = schedule.when(tz)
+    return when.next_after(now) if when is not None else None
 
 
 def forced(schedule: Schedule) -> Schedule:
@@ -286,7 +484,8 @@ def send_test_copy(config: Config, store: Store, made: Made, to: str) -> str:
     transport = open_transport(config)
     conn = transport.connect()
     try:
-        conn.send(envelope_sender(made.message.sender), recipient(sub), made.message.compose(sub))
+        raw = made.message.compose(sub, fresh_id=True)  # each test copy is a new message
+        conn.send(envelope_sender(made.message.sender), recipient(sub), raw)
     finally:
         conn.close()
     return transport.describe()

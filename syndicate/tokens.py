@@ -6,6 +6,9 @@ so a link works for that pair only and cannot be forged or pointed at someone el
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 CONFIRM_DAYS = 7
@@ -15,10 +18,18 @@ class Tokens:
     """Makes and reads the signed tokens of one project."""
 
     def __init__(self, key: str) -> None:
+        self._key = ("syndicate.message-id:" + key).encode()
         self._unsubscribe = URLSafeSerializer(key, salt="syndicate.unsubscribe")
         self._preferences = URLSafeSerializer(key, salt="syndicate.preferences")
         # Confirmation links expire: a week-old one is refused (the signing time is inside).
         self._confirm = URLSafeTimedSerializer(key, salt="syndicate.confirm")
+
+    def message_id(self, edition_key: str, subscriber_id: str) -> str:
+        """The left part of the Message-ID of one edition's message to one subscriber: the
+        same each time it is composed (receivers drop a copy re-sent after a crash), and
+        keyed, so it tells nobody the subscriber's address hash."""
+        mac = hmac.new(self._key, f"{edition_key}:{subscriber_id}".encode(), hashlib.sha256)
+        return f"{edition_key}.{mac.hexdigest()[:20]}"
 
     def confirm(self, subscriber_id: str, digest: str) -> str:
         """A token for the double opt-in confirmation link, valid for CONFIRM_DAYS."""

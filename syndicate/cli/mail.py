@@ -4,14 +4,15 @@ call the pipeline. cli/main.py adds them to the root group."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from syndicate import pipeline
+from syndicate import pipeline, testhooks
 from syndicate.cli.context import open_project, project_of
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.models import EditionState, error_kind
 
 
 @click.group()
@@ -159,13 +160,20 @@ def bounces_process(ctx: click.Context, path: Path) -> None:
 @click.argument("name")
 @click.option("--dry-run", is_flag=True, help="write .eml files, touch no ledger")
 @click.option("--to", "to", help="send one test copy to this address, outside the ledger")
-@click.option("--force", is_flag=True, help="make an edition even when nothing is new")
+@click.option(
+    "--force", is_flag=True, help="make an edition even when the window's stories were all sent"
+)
+@click.option("--allow-empty", is_flag=True, help="send an edition even with no stories")
+@click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation (scripts)")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     help="where --dry-run writes (default public/dry-run/NAME)",
 )
-@click.option("--slot", help="the edition's slot, ISO 8601 (default: this minute)")
+@click.option(
+    "--slot",
+    help="the edition's slot, ISO 8601 or 'now' (default: the digest's latest scheduled slot)",
+)
 @click.pass_context
 def send(
     ctx: click.Context,
@@ -173,55 +181,164 @@ def send(
     dry_run: bool,
     to: str | None,
     force: bool,
+    allow_empty: bool,
+    yes: bool,
     out: Path | None,
     slot: str | None,
 ):
-    """Make (or resume) the edition of digest NAME for now and deliver it."""
-    from syndicate.cli.progress import progress_for_terminal
+    """Make (or resume) the edition of digest NAME and deliver it.
 
-    config, store = open_project(ctx, signs=True)
+    The edition is the one of the digest's latest scheduled slot (by its cron line or
+    interval), so two sends, or a send and the daemon, make one edition and mail each
+    person once. It says what it is about to do and, on a terminal, asks first."""
+    from syndicate.cli.progress import sending_progress
+
+    project = project_of(ctx, signs=True)
+    config, store = open_project(ctx)
     try:
-        schedule = project_of(ctx).digest(name)
-        if force:
+        schedule = project.digest(name)
+        if allow_empty:
             schedule = pipeline.forced(schedule)
-        now = datetime.now(UTC)
+        now = testhooks.now()
         if dry_run or to:
-            made = pipeline.preview_edition(config, store, schedule, now)
+            made = pipeline.preview_edition(config, store, schedule, now, again=force)
             if made is None:
                 click.echo(f"{name}: nothing new since the last edition; nothing to send")
                 return
             ctx.exit(_test_send(config, store, made, to, out, dry_run))
-        at = pipeline.edition_slot(store, schedule, now, _slot(slot, config) if slot else None)
+        given = _slot(slot, config, now) if slot else None
+        at = pipeline.edition_slot(store, schedule, config.site.tz, now, given)
+        plan = pipeline.plan_send(config, store, schedule, at, now, again=force)
+        if not _worth_sending(config, store, schedule, plan, now):
+            return
+        transport = pipeline.open_transport(config)
+        _show_plan(config, schedule, plan, transport.describe())
+        if not yes and sys.stdin.isatty() and plan.to_mail:
+            click.confirm(f"Send to {plan.to_mail} recipients?", abort=True)
 
         def announce(run: pipeline.DigestRun) -> None:
-            click.echo(
-                f"{name}: edition of {run.made.edition.slot:%Y-%m-%d %H:%M} UTC, "
-                f"{len(run.made.edition.stories)} stories, {run.recipients} recipients"
-                + (f" ({run.added} added now)" if run.added else "")
-            )
+            if run.decided:
+                click.echo(f"{name}: {run.decided}")
 
-        with progress_for_terminal() as progress:
+        with sending_progress() as progress:
             run = pipeline.deliver_digest(
-                config, store, schedule, at, now, progress=progress, announce=announce
-            )
+                config, store, schedule, at, now, progress=progress, announce=announce,
+                again=force,
+            )  # fmt: skip
+        ctx.exit(_sent(config, store, run))
     finally:
         store.close()
+
+
+def send_approved(config, store, schedule, made) -> int:
+    """Send an edition an editor just approved (`editions approve`); the exit code."""
+    from syndicate.cli.progress import sending_progress
+
+    with sending_progress() as progress:
+        run = pipeline.deliver_digest(config, store, schedule, made.edition.slot, progress=progress)
+    return _sent(config, store, run)
+
+
+def _worth_sending(config, store, schedule, plan: pipeline.SendPlan, now: datetime) -> bool:
+    """False (having said why) when send has nothing to do: no stories, all sent, a draft."""
+    name, local = schedule.name, config.site.tz
+    when = f"{plan.slot.astimezone(local):%Y-%m-%d %H:%M}"
+    if plan.made is None or (not plan.existing and plan.stories == 0 and schedule.skip_if_empty):
+        click.echo(
+            f"{name}: no new stories since the last edition; nothing sent "
+            "(--force: an edition of the last one's stories again; --allow-empty: one with none)"
+        )
+        return False
+    edition = plan.made.edition
+    if plan.existing and not edition.state.sendable:
+        if edition.state == EditionState.DRAFT:
+            click.echo(
+                f"{name}: edition {edition.id} ({when}) is a draft waiting for approval; "
+                f"approve it with `syndicate editions approve {edition.id}`"
+            )
+        else:
+            click.echo(f"{name}: edition {edition.id} ({when}) is {edition.state}; nothing sent")
+        return False
+    if plan.existing and plan.to_mail == 0:
+        waiting, _ = pipeline.backlog(store, schedule, now)
+        nxt = pipeline.next_slot(schedule, local, now)
+        later = f" at {nxt.astimezone(local):%Y-%m-%d %H:%M}" if nxt else ""
+        click.echo(
+            f"{name}: the edition of {when} is sent ({plan.stories} stories, {plan.already} "
+            f"recipients); nothing left to send"
+            + (
+                f". {waiting} new stories wait for the next edition{later}, or send one now "
+                f"with --slot now"
+                if waiting
+                else ""
+            )
+        )
+        return False
+    return True
+
+
+def _show_plan(config, schedule, plan: pipeline.SendPlan, transport: str) -> None:
+    """What send is about to do, in one or two lines, before it does it."""
+    assert plan.made is not None
+    edition = plan.made.edition
+    when = f"{plan.slot.astimezone(config.site.tz):%Y-%m-%d %H:%M}"
+    what = "resuming the edition" if plan.existing else "edition"
+    more = f" (+{len(edition.listed)} headlines)" if edition.listed else ""
+    waiting = f"; {plan.backlog} more wait for the next edition" if plan.backlog else ""
+    click.echo(f"{schedule.name}: {what} of {when}: {edition.subject!r}")
+    who = (
+        f"draft for {', '.join(schedule.editors)} to approve"
+        if schedule.approve and not plan.existing
+        else f"{plan.to_mail} recipients"
+    )
+    click.echo(f"  {plan.stories} stories{more}{waiting}; {who}; via {transport}")
+
+
+def _sent(config, store, run: pipeline.DigestRun) -> int:
+    """Print how the send went, one line per kind of error; the exit code."""
     if run.made is None:
-        click.echo(f"{name}: nothing new since the last edition; no edition made")
-        return
-    if run.report is None:
+        click.echo("nothing new since the last edition; no edition made")
+        return 0
+    report = run.report
+    if report is None:
+        if run.state == EditionState.DRAFT:
+            return 0
         click.echo("sent: nothing left to send for this edition")
-        return
-    click.echo(run.report.summary())
-    ctx.exit(1 if run.report.failed or run.report.paused or run.report.store_error else 0)
+        return 0
+    click.echo(report.summary())
+    edition_id = run.made.edition.id
+    records = store.edition_records(edition_id=edition_id) if edition_id is not None else []
+    for line in error_lines(records[0] if records else None, report, config.site.tz):
+        click.echo(line, err=True)
+    nothing = report.sent == 0 and (report.deferred or report.failed)
+    return 1 if report.failed or report.paused or report.store_error or nothing else 0
 
 
-def _slot(value: str, config) -> datetime:
+def error_lines(record, report, tz) -> list[str]:
+    """One line per kind of error of an edition's rows not sent: "deferred 300: connection
+    refused by 127.0.0.1:2525 (retrying until 09:15)"."""
+    if record is None:
+        return []
+    until = getattr(report, "retry_until", None) if report is not None else None
+    lines = []
+    for (status, _kind), (n, first) in sorted(record.errors.items(), key=lambda x: -x[1][0]):
+        tail = ""
+        if status == "deferred" and until is not None:
+            tail = f" (retrying until {until.astimezone(tz):%Y-%m-%d %H:%M})"
+        lines.append(f"{status} {n}: {error_kind(first)}{tail}")
+    return lines
+
+
+def _slot(value: str, config, now: datetime) -> datetime:
     from syndicate.project.timing import parse_when
 
+    if value.strip().lower() == "now":
+        return now.replace(second=0, microsecond=0)
     when = parse_when(value, config.site.tz)
     if when is None:
-        raise ConfigError(f"--slot {value!r} is not a time", "use ISO 8601, e.g. 2024-05-01T07:00")
+        raise ConfigError(
+            f"--slot {value!r} is not a time", "use ISO 8601, e.g. 2024-05-01T07:00, or 'now'"
+        )
     return when
 
 

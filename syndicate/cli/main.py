@@ -15,6 +15,7 @@ import click
 
 from syndicate import __version__, pipeline
 from syndicate.cli.context import open_project, project_of
+from syndicate.cli.editions import editions
 from syndicate.cli.mail import bounces, send, subscribers
 from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
@@ -342,6 +343,7 @@ def demo(ctx: click.Context, directory: Path, serve_port: int | None) -> None:
 cli.add_command(subscribers)
 cli.add_command(bounces)
 cli.add_command(send)
+cli.add_command(editions)
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from syndicate import pipeline
+from syndicate.cli.mail import error_lines
 from syndicate.errors import ConfigError
 from syndicate.models import DeliveryStatus
 from syndicate.project import Project
-from syndicate.store import TelemetryStore
+from syndicate.store import Store, TelemetryStore
 
 _STATUSES = tuple(DeliveryStatus)
 # Workers and daemons listed: those heard from in this span.
@@ -24,7 +26,7 @@ _RATE_WINDOW = timedelta(minutes=1)
 _SILENT_AFTER = timedelta(seconds=30)
 
 
-def print_status(project: Project, store: TelemetryStore, now: datetime | None = None) -> None:
+def print_status(project: Project, store: Store, now: datetime | None = None) -> None:
     """Print the status report to stdout."""
     now = now or datetime.now(UTC)
     config = project.config
@@ -62,17 +64,26 @@ def print_status(project: Project, store: TelemetryStore, now: datetime | None =
     if not schedules:
         click.echo("  none")
 
-    editions = store.recent_editions(5)
+    records = store.edition_records(limit=5)
     click.echo("last editions:")
-    for e in editions:
-        counts = e["counts"]
+    for r in records:
+        e, counts = r.edition, r.counts
         shown = ", ".join(f"{counts.get(k, 0)} {k}" for k in _STATUSES if counts.get(k))
         click.echo(
-            f"  {e['schedule']:<14} slot {local(e['slot'])}  {shown or 'no recipients'}"
-            f"  — {e['subject'][:60]}"
+            f"  {e.schedule:<14} slot {local(e.slot)}  {r.shown_state:<8} "
+            f"{shown or 'no recipients'}  — {e.subject[:60]}"
         )
-    if not editions:
+        for line in error_lines(r, None, tz)[:3]:  # the first error of each kind
+            click.echo(f"      {line}")
+    if not records:
         click.echo("  none yet")
+    for name, schedule in sorted(schedules.items()):
+        if schedule.kind == "digest":
+            waiting, aged = pipeline.backlog(store, schedule, now)
+            aged_out = f", {aged} aged out unsent (after {schedule.carry_for})" if aged else ""
+            click.echo(
+                f"backlog:      {name}: {waiting} stories wait for the next edition{aged_out}"
+            )
 
     _senders(store, now, local)
 

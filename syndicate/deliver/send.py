@@ -25,6 +25,7 @@ from syndicate.errors import StoreError, StoreUnavailable, db_reason
 from syndicate.models import Delivery, DeliveryStatus, Subscriber
 from syndicate.project.settings import SETTINGS, MailSettings
 from syndicate.store import LedgerStore, Store, sender_name
+from syndicate.testhooks import pause_point
 
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
@@ -82,6 +83,8 @@ class SendReport:
     # A claimer whose rows could not be handed back (the database was still away, every
     # thread stopped): free when its lease ends, or when the caller releases them sooner.
     unreleased: str | None = None
+    # When deferred rows stop being retried (the edition made + [mail] max_age).
+    retry_until: datetime | None = None
 
     def summary(self) -> str:
         """The one-line summary printed at the end of a send."""
@@ -121,6 +124,8 @@ class _Send:
     made: datetime | None  # when the edition was made: past policy.max_age, no more retries
     stop: threading.Event
     started: float  # time.monotonic() at the start, for policy.wait
+    seen: set[int] = field(default_factory=set)  # rows counted in the bar's total
+    finished: set[int] = field(default_factory=set)  # rows counted as done
 
 
 def deliver_edition(
@@ -154,6 +159,8 @@ def deliver_edition(
         started=time.monotonic(),
     )
     state, report = send.state, send.report
+    if edition_made is not None:
+        report.retry_until = edition_made + policy.max_age
     # Bounded: the next batch is claimed while the threads still work on this one (no
     # idle gap between batches), and at most one batch waits claimed and unsent.
     jobs: queue.Queue[Delivery | None] = queue.Queue(maxsize=policy.batch)
@@ -169,7 +176,11 @@ def deliver_edition(
                 if state.paused or state.aborted or send.stop.is_set():
                     continue  # left claimed by us; released below
                 if conn is None:
-                    conn = transport.connect()
+                    try:
+                        conn = transport.connect()
+                    except TransportError as exc:  # the server, not this row: see _no_server
+                        _no_server(send, d, exc)
+                        continue
                 _send_one(send, d, conn)
             # StoreUnavailable: the store went away (a restart, a failover, the network):
             # not one row's problem, so the send takes no more rows. Other database errors
@@ -242,7 +253,9 @@ def _claim_and_queue(send: _Send, jobs: queue.Queue[Delivery | None], lease: _Le
                 store.mark_failed(d.id, blocked_why, DeliveryStatus.SKIPPED)
                 send.report.skipped += 1
                 continue
-            send.progress.add()
+            if d.id not in send.seen:  # a retried row is the same recipient
+                send.seen.add(d.id)
+                send.progress.add()
             while not halted():  # a slow server can keep the queue full long: keep the lease
                 try:
                     jobs.put(d, timeout=lease.tick)
@@ -286,9 +299,30 @@ def _drop_one(jobs: queue.Queue) -> None:
         jobs.task_done()
 
 
+def _no_server(send: _Send, d: Delivery, exc: TransportError) -> None:
+    """The mail server could not be reached (or refused the login) for d's message: the
+    row is retried like any temporary failure; a refusal that is not temporary (a login,
+    no STARTTLS) pauses the send, since every other row would meet it too, and leaves the
+    row to wait, since it is the server's fault, not the address's."""
+    if exc.kind == "temporary":
+        _not_taken(send, d, exc)
+        return
+    send.store.mark_deferred(d.id, str(exc), send.policy.next_try(d.attempts + 1, _now()))
+    send.state.failure(str(exc))
+    send.state.pause(f"{exc}; fix [mail] url, then run send again")
+    _finished(send, d)
+
+
+def _finished(send: _Send, d: Delivery) -> None:
+    """The bar counts recipients, not attempts: each row once, at its first outcome."""
+    if d.id not in send.finished:
+        send.finished.add(d.id)
+        send.progress.done()
+
+
 def _send_one(send: _Send, d: Delivery, conn: Connection) -> None:
     """Compose d's message, send it over conn and mark its row: sent, deferred or failed."""
-    store, policy, state, report = send.store, send.policy, send.state, send.report
+    store, state, report = send.store, send.state, send.report
     raw = send.message.compose(Subscriber(d.email, d.name))
     found = _MESSAGE_ID.search(raw)
     message_id = found.group(1).decode() if found else ""
@@ -296,28 +330,36 @@ def _send_one(send: _Send, d: Delivery, conn: Connection) -> None:
     try:
         conn.send(send.envelope_from, d.email, raw)
     except TransportError as exc:
-        now = _now()
-        attempts = d.attempts + 1
-        too_old = send.made is not None and now - send.made > policy.max_age
-        if exc.kind == "temporary" and attempts < policy.max_attempts and not too_old:
-            store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
-        else:
-            store.mark_failed(d.id, str(exc))
-            state.count(report, DeliveryStatus.FAILED)
-            line = f"{d.email}: {exc}; failed for good"
-            if exc.kind == "bounce":
-                people.bounced(store, d.email, "hard-bounce")
-                state.count(report, "suppressed")
-                line = f"{d.email}: {exc}; no such mailbox, address suppressed"
-            send.progress.failure(line)
-            state.lines.append(line)
-        state.failure(str(exc))
-        send.progress.done()
+        _not_taken(send, d, exc)
         return
+    pause_point("message-sent")  # tests kill here: the server has it, the ledger not yet
     store.mark_sent(d.id, message_id, _now(), send.worker)
     state.count(report, DeliveryStatus.SENT)
     state.success()
-    send.progress.done()
+    _finished(send, d)
+
+
+def _not_taken(send: _Send, d: Delivery, exc: TransportError) -> None:
+    """d's message was not accepted: deferred while a temporary failure may still be
+    retried, else failed for good (and a mailbox that does not exist, suppressed)."""
+    store, policy, state, report = send.store, send.policy, send.state, send.report
+    now = _now()
+    attempts = d.attempts + 1
+    too_old = send.made is not None and now - send.made > policy.max_age
+    if exc.kind == "temporary" and attempts < policy.max_attempts and not too_old:
+        store.mark_deferred(d.id, str(exc), policy.next_try(attempts, now))
+    else:
+        store.mark_failed(d.id, str(exc))
+        state.count(report, DeliveryStatus.FAILED)
+        line = f"{d.email}: {exc}; failed for good"
+        if exc.kind == "bounce":
+            people.bounced(store, d.email, "hard-bounce")
+            state.count(report, "suppressed")
+            line = f"{d.email}: {exc}; no such mailbox, address suppressed"
+        send.progress.failure(line)
+        state.lines.append(line)
+    state.failure(str(exc))
+    _finished(send, d)
 
 
 class _Lease:
@@ -357,6 +399,11 @@ class _State:
         self.lines: list[str] = []
         self._lock = threading.Lock()
 
+    def pause(self, why: str) -> None:
+        """Stop taking rows now, for a reason every row would meet (the server's login)."""
+        with self._lock:
+            self.paused = self.paused or why
+
     def failure(self, what: str) -> None:
         with self._lock:
             self.consecutive += 1
@@ -376,7 +423,7 @@ class _State:
         with self._lock:
             self.consecutive = 0
 
-    def count(self, report: SendReport, what: DeliveryStatus) -> None:
+    def count(self, report: SendReport, what: str) -> None:
         """One more in a report's counter (``+=`` alone is not safe across threads)."""
         with self._lock:
             setattr(report, what, getattr(report, what) + 1)

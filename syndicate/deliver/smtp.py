@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 import ssl
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -89,7 +90,7 @@ class _SMTPConnection:
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportError("permanent", f"login refused ({exc.smtp_code})") from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransportError("temporary", f"cannot reach {t.host}:{t.port} ({exc})") from exc
+            raise TransportError("temporary", unreachable(t.host, t.port, exc)) from exc
         return smtp
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
@@ -183,3 +184,17 @@ def _classify(code: int, text: bytes | str) -> TransportError:
     if code >= 500 and _NO_SUCH_USER.search(message):
         return TransportError("bounce", line, code)
     return TransportError("permanent", line, code)
+
+
+def unreachable(host: str, port: int, exc: Exception) -> str:
+    """Why a mail server could not be reached, in the words an operator searches for."""
+    where = f"{host}:{port}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {where}"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"no answer from {where} (timed out)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {host} ({exc.strerror or exc})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with {where} failed ({exc.reason or exc})"
+    return f"cannot reach {where} ({exc})"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -15,7 +16,7 @@ from syndicate.digest.edition import next_edition
 from syndicate.digest.mime import DkimKey, MessageTemplate, Sender, one_line
 from syndicate.digest.render import Rendered, Renderer, edition_context
 from syndicate.errors import ConfigError
-from syndicate.models import Edition, Subscriber
+from syndicate.models import Edition, EditionState, Subscriber
 from syndicate.project.schedules import Schedule
 from syndicate.project.secret import secret_key
 from syndicate.project.settings import Config
@@ -68,7 +69,7 @@ def dkim_key(config: Config, sender: Sender) -> DkimKey | None:
 
 
 def _message_template(
-    config: Config, schedule: Schedule, subject: str, html: str, text: str
+    config: Config, schedule: Schedule, edition: Edition, subject: str, html: str, text: str
 ) -> MessageTemplate:
     """The template every message of a schedule's edition is composed from: its sender,
     DKIM key, signing key and list name around the edition's subject, HTML and text."""
@@ -82,6 +83,9 @@ def _message_template(
         Tokens(secret_key(config.project)),
         dkim=dkim_key(config, sender),
         list_name=schedule.title,
+        # (schedule, slot) names the edition in every store: a copy sent again after a
+        # crash gets the Message-ID of the first one.
+        edition_key=f"{schedule.name}.{edition.slot.astimezone(UTC):%Y%m%dT%H%M%SZ}",
     )
 
 
@@ -92,33 +96,54 @@ def render_edition(
     renderer = renderer or Renderer(config.project)
     context = edition_context(config, schedule, edition)
     rendered = renderer.render(context, schedule.template, schedule.subject)
-    message = _message_template(config, schedule, rendered.subject, rendered.html, rendered.text)
+    message = _message_template(
+        config, schedule, edition, rendered.subject, rendered.html, rendered.text
+    )
     edition.subject, edition.html, edition.text = rendered.subject, rendered.html, rendered.text
     return Made(edition, rendered, message)
 
 
-def preview(config: Config, store: EditionStore, schedule: Schedule, now: datetime) -> Made | None:
-    """The next edition as it would be made now; None when nothing is new and the
-    schedule skips empty editions. Nothing is stored."""
-    edition = next_edition(store, schedule, now, now)
+def preview(
+    config: Config,
+    store: EditionStore,
+    schedule: Schedule,
+    now: datetime,
+    slot: datetime | None = None,
+    *,
+    again: bool = False,
+) -> Made | None:
+    """The next edition (of slot, default now) as it would be made now; None when nothing
+    is new and the schedule skips empty editions. Nothing is stored."""
+    edition = next_edition(store, schedule, slot or now, now, again=again)
     if not edition.stories and schedule.skip_if_empty:
         return None
     return render_edition(config, schedule, edition)
 
 
 def create_edition(
-    config: Config, store: EditionStore, schedule: Schedule, slot: datetime, now: datetime
+    config: Config,
+    store: EditionStore,
+    schedule: Schedule,
+    slot: datetime,
+    now: datetime,
+    recipients: Callable[[], list[Subscriber]] | None = None,
+    *,
+    again: bool = False,
 ) -> tuple[Made | None, bool]:
     """Make and store the edition of (schedule, slot), once: (made, True) when this call
-    made it, (the existing one, False) when it existed, (None, False) when nothing is new."""
+    made it, (the existing one, False) when it existed, (None, False) when nothing is new.
+    A new edition is stored with a ledger row for each of ``recipients()`` in the same
+    transaction, or as a draft with none when the schedule asks for approval."""
     existing = store.edition(schedule.name, slot)
     if existing is not None:
         return remade(config, schedule, existing), False
-    edition = next_edition(store, schedule, slot, now)
+    edition = next_edition(store, schedule, slot, now, again=again)
     if not edition.stories and schedule.skip_if_empty:
         return None, False
+    edition.state = EditionState.DRAFT if schedule.approve else EditionState.READY
     made = render_edition(config, schedule, edition)
-    stored, created = store.save_edition(made.edition)
+    wanted = recipients() if recipients is not None and edition.state.sendable else None
+    stored, created = store.save_edition(made.edition, wanted)
     if not created:  # another process made it first: use theirs
         return remade(config, schedule, stored), False
     return made, True
@@ -127,7 +152,9 @@ def create_edition(
 def remade(config: Config, schedule: Schedule, edition: Edition) -> Made:
     """A stored edition's message template, from its stored HTML and text (not re-rendered):
     what a resumed send or a send worker composes from."""
-    message = _message_template(config, schedule, edition.subject, edition.html, edition.text)
+    message = _message_template(
+        config, schedule, edition, edition.subject, edition.html, edition.text
+    )
     return Made(edition, Rendered(edition.subject, "", edition.html, edition.text), message)
 
 

@@ -76,11 +76,13 @@ class MessageTemplate:
         tokens: Tokens,
         dkim: DkimKey | None = None,
         list_name: str = "",
+        edition_key: str = "",
     ) -> None:
         check_address(sender.from_addr, "sender")
         if sender.reply_to:
             check_address(sender.reply_to, "reply-to")
         self.sender, self.digest, self.tokens, self.dkim = sender, digest, tokens, dkim
+        self.edition_key = edition_key
         self.boundary = "==syndicate-" + secrets.token_hex(12)
         head = EmailMessage(policy=SMTP)
         head["From"] = one_line(sender.from_addr)
@@ -137,7 +139,20 @@ class MessageTemplate:
         text = "".join(text_values.get(p, p) for p in self.text_parts)
         return html, text
 
-    def compose(self, subscriber: Subscriber, now: float | None = None) -> DataReady:
+    def message_id(self, subscriber: Subscriber, fresh: bool = False) -> str:
+        """The Message-ID of this edition's message to subscriber: one per (edition,
+        subscriber), so a copy sent again carries the first one's; ``fresh`` (or an edition
+        without a key: a preview) makes a new one, as a test copy needs (receivers would
+        drop a second test copy with the same id)."""
+        if fresh or not self.edition_key:
+            left = f"{int(time.time())}.{secrets.token_hex(8)}"
+        else:
+            left = self.tokens.message_id(self.edition_key, subscriber.id)
+        return f"<{left}@{self.sender.domain}>"
+
+    def compose(
+        self, subscriber: Subscriber, now: float | None = None, fresh_id: bool = False
+    ) -> DataReady:
         """The whole message for one subscriber, as bytes ready for SMTP (CRLF lines, no
         line starting with a dot: headers never do, and the bodies are quoted-printable)."""
         check_address(subscriber.email, "subscriber address")
@@ -149,7 +164,7 @@ class MessageTemplate:
         headers = (
             f"To: {to}\r\n"
             f"Date: {format_datetime(_utc(stamp))}\r\n"
-            f"Message-ID: <{int(stamp)}.{secrets.token_hex(8)}@{self.sender.domain}>\r\n"
+            f"Message-ID: {self.message_id(subscriber, fresh_id)}\r\n"
             f"List-Unsubscribe: <{unsub}>,\r\n"
             f" <mailto:{mailto}?subject=unsubscribe%20{subscriber.id}%20{self.digest}>\r\n"
         ).encode("ascii")

@@ -164,7 +164,7 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
     urls = {e.story.url for e in edition.stories}
     tz = config.site.tz
     cards = []
-    for e in edition.stories:
+    for e in edition.featured:
         s = e.story
         image = None
         if s.image and s.image.url.startswith(("https://", "http://")):
@@ -197,6 +197,15 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
             "stories": cards,
             "lead": cards[0] if cards else {"title": "", "url": "", "summary": ""},
             "count": len(cards),
+            # overflow = "list": the headlines beyond max_stories, as links only.
+            "more": [
+                {
+                    "title": _inert(e.story.title),
+                    "url": e.story.url,
+                    "section": _inert(e.story.section_name or e.story.section or ""),
+                }
+                for e in edition.listed
+            ],
         },
         "site": {"name": config.site.name or config.site.url, "url": config.site.url},
         "subscriber": {"name": NAME},

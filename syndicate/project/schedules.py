@@ -44,6 +44,27 @@ DIGEST_SETTINGS: dict[str, Setting] = {
     "lateness": Setting(
         str, "2h", "how late a missed edition may still go out (e.g. '2h'); older ones are skipped"
     ),
+    "overflow": Setting(
+        str,
+        "carry",
+        "stories beyond max_stories: 'carry' them to the next edition, or 'list' their "
+        "headlines under More stories",
+        choices=("carry", "list"),
+    ),
+    "carry_for": Setting(
+        str, "7d", "how long an unsent story waits for an edition (e.g. '3d') before it ages out"
+    ),
+    "approve": Setting(bool, False, "make each scheduled edition a draft an editor approves"),
+    "editors": Setting(list, [], "addresses that get a test copy of each draft"),
+    "approve_by": Setting(
+        str, "2h", "how long after its slot a draft waits for approval (e.g. '90m')"
+    ),
+    "unapproved": Setting(
+        str,
+        "skip",
+        "what a draft not approved by approve_by does: 'send' anyway, or 'skip'",
+        choices=("send", "skip"),
+    ),
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -66,6 +87,12 @@ class Schedule:
     reply_to: str = ""
     skip_if_empty: bool = True
     lateness: str = "2h"
+    overflow: str = "carry"
+    carry_for: str = "7d"
+    approve: bool = False
+    editors: tuple[str, ...] = ()
+    approve_by: str = "2h"
+    unapproved: str = "skip"
 
     def when(self, default_tz: tzinfo) -> When | None:
         """When it fires (None: a feeds build that follows each gather)."""
@@ -79,6 +106,16 @@ class Schedule:
     def max_lateness(self) -> timedelta:
         """How late a digest slot may still be sent."""
         return timedelta(seconds=parse_span(self.lateness))
+
+    @property
+    def carry_span(self) -> timedelta:
+        """How long an unsent story stays a candidate for the next editions."""
+        return timedelta(seconds=parse_span(self.carry_for))
+
+    @property
+    def approval_span(self) -> timedelta:
+        """How long after its slot a draft waits for an editor."""
+        return timedelta(seconds=parse_span(self.approve_by))
 
 
 def load_schedules(project: Path) -> dict[str, Schedule]:
@@ -136,9 +173,12 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
     if len(problems) > before:
         return None
     sections = v.get("sections", "all")
+    fields = {k: v[k] for k in settings if k not in ("sections", "editors")}
+    if "editors" in v:
+        fields["editors"] = tuple(v["editors"])
     return Schedule(
         name=path.stem,
-        **{k: v[k] for k in settings if k != "sections"},
+        **fields,
         sections=None if sections == "all" else tuple(sections),
     )
 
@@ -163,10 +203,11 @@ def _check_when(where: str, kind: str, v: dict[str, Any], problems: list[str]) -
                 f"{where}: 'timezone' {v['timezone']!r} is not an IANA zone (e.g. Asia/Kolkata)"
             )
     if kind == "digest":
-        try:
-            parse_span(v["lateness"])
-        except ValueError as exc:
-            problems.append(f"{where}: 'lateness' {exc}")
+        for key in ("lateness", "carry_for", "approve_by"):
+            try:
+                parse_span(v[key])
+            except ValueError as exc:
+                problems.append(f"{where}: '{key}' {exc}")
 
 
 def _check_digest(where: str, v: dict[str, Any], problems: list[str]) -> None:
@@ -174,6 +215,13 @@ def _check_digest(where: str, v: dict[str, Any], problems: list[str]) -> None:
         problems.append(f"{where}: 'sections' is {v['sections']!r}; use \"all\" or a list")
     if not re.match(r"^[a-z0-9][a-z0-9_-]*$", v["template"]):
         problems.append(f"{where}: 'template' {v['template']!r} must be a plain name, e.g. digest")
+    for address in v["editors"]:
+        if not isinstance(address, str) or "@" not in address:
+            problems.append(f"{where}: 'editors' has {address!r}; list email addresses")
+    if v["approve"] and not v["editors"]:
+        problems.append(
+            f"{where}: 'approve' is true but 'editors' is empty; list who approves drafts"
+        )
     try:
         Environment().parse(v["subject"])
     except TemplateSyntaxError as exc:

@@ -13,6 +13,8 @@ from syndicate.models import (
     Delivery,
     DeliveryStatus,
     Edition,
+    EditionRecord,
+    EditionState,
     FetchState,
     GatherReport,
     MediaInfo,
@@ -78,10 +80,10 @@ class EditionStore(Protocol):
     and the editions made (one per schedule and slot)."""
 
     def digest_candidates(
-        self, since: datetime | None, sections: Iterable[str] | None, limit: int
+        self, horizon: datetime, sections: Iterable[str] | None, newest: int = 0
     ) -> list[tuple[Story, str]]:
-        """Stories published, first gathered or changed since a time, newest first, with
-        their content hashes; with no time, the newest ``limit``."""
+        """Stories first gathered or changed since horizon (and the ``newest`` newest of
+        any age), newest first, with their content hashes."""
 
     def sent_before(self, schedule: str, story_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
         """(hash last carried, carried as updated once) of stories earlier editions carried."""
@@ -95,8 +97,35 @@ class EditionStore(Protocol):
     def edition_by_id(self, edition_id: int) -> Edition | None:
         """The edition with this id, with its stories."""
 
-    def save_edition(self, edition: Edition) -> tuple[Edition, bool]:
-        """Store a new edition, or return the one (schedule, slot) already has."""
+    def save_edition(
+        self, edition: Edition, recipients: Iterable[Subscriber] | None = None
+    ) -> tuple[Edition, bool]:
+        """Store a new edition with its recipients' ledger rows, in one transaction; or
+        return the one (schedule, slot) already has."""
+
+    def decide_edition(
+        self,
+        edition_id: int,
+        state: EditionState,
+        by: str,
+        note: str = "",
+        recipients: Iterable[Subscriber] | None = None,
+        only_from: Iterable[EditionState] = (),
+    ) -> bool:
+        """Approve, hold or skip an edition (filling its ledger in the same transaction)."""
+
+    def edition_records(
+        self, schedule: str | None = None, limit: int = 20, edition_id: int | None = None
+    ) -> list[EditionRecord]:
+        """The newest editions with their story and ledger counts and errors by kind."""
+
+    def first_edition_made(self, schedule: str) -> datetime | None:
+        """When the schedule's first edition was made."""
+
+    def never_carried(
+        self, schedule: str, sections: Iterable[str] | None, after: datetime, before: datetime
+    ) -> int:
+        """Stories first gathered in [after, before) no edition of the schedule carried."""
 
 
 class PeopleStore(Protocol):
@@ -171,6 +200,9 @@ class LedgerStore(Protocol):
 
     def next_due(self, edition_id: int) -> datetime | None:
         """When the earliest deferred row of an edition is due."""
+
+    def recipients_of(self, edition_id: int) -> set[str]:
+        """The subscriber ids with a row in this edition's ledger."""
 
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """Rows by status (for one edition, or all)."""

@@ -5,59 +5,108 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from syndicate.models import Edition, EditionStory, Story
+from syndicate.models import (
+    DeliveryStatus,
+    Edition,
+    EditionRecord,
+    EditionState,
+    EditionStory,
+    Story,
+    Subscriber,
+)
 from syndicate.store import schema as s
+from syndicate.store.ledger import fill_ledger
+from syndicate.testhooks import pause_point
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EditionSQL:
     """The EditionStore role, mixed into SQLStore: needs ``self.engine`` and ``self._by_ids``."""
 
     def digest_candidates(
-        self,
-        since: datetime | None,
-        sections: Iterable[str] | None,
-        limit: int,
+        self, horizon: datetime, sections: Iterable[str] | None, newest: int = 0
     ) -> list[tuple[Story, str]]:
-        """Stories published, first gathered or changed since a time (newest first), with
-        their content hashes; with no time, the newest ``limit`` stories."""
+        """Stories first gathered or changed since ``horizon`` (plus, with ``newest``, that
+        many of the newest whatever their age), newest first, with their content hashes."""
         t = s.stories
-        q = select(t.c.id)
-        if sections is not None:
-            q = q.where(t.c.section.in_(list(sections)))
-        if since is not None:
-            q = q.where(
-                or_(t.c.published >= since, t.c.first_seen >= since, t.c.updated_at >= since)
-            )
-        else:
-            q = q.limit(limit)
-        q = q.order_by(
-            func.coalesce(t.c.published, t.c.first_seen).desc(), t.c.first_seen.desc(), t.c.url
+        order = (
+            func.coalesce(t.c.published, t.c.first_seen).desc(),
+            t.c.first_seen.desc(),
+            t.c.url,
         )
+        recent = select(t.c.id).where(or_(t.c.first_seen >= horizon, t.c.updated_at >= horizon))
+        latest = select(t.c.id)
+        if sections is not None:
+            recent = recent.where(t.c.section.in_(list(sections)))
+            latest = latest.where(t.c.section.in_(list(sections)))
         with self.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(q)]
-            return self._by_ids(conn, ids)
+            ids = list(dict.fromkeys(r[0] for r in conn.execute(recent.order_by(*order))))
+            if newest:
+                more = [r[0] for r in conn.execute(latest.order_by(*order).limit(newest))]
+                ids += [i for i in more if i not in set(ids)]
+            found = self._by_ids(conn, ids)
+        # One order for both parts: newest first, as the SQL ordered each.
+        found.sort(
+            key=lambda f: (f[0].published or f[0].first_seen or _EPOCH, f[0].first_seen or _EPOCH),
+            reverse=True,
+        )
+        return found
 
     def sent_before(self, schedule: str, story_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
         """For stories an earlier edition of this schedule carried: (the hash it carried last,
-        whether any edition already carried it as updated)."""
+        whether any edition already carried it as updated). A held or skipped edition
+        carried nothing: its stories return in the next one."""
         es, ed = s.edition_stories, s.editions
         ids = list(story_ids)
         out: dict[str, tuple[str, bool]] = {}
+        returned = [str(x) for x in EditionState if x.returned]
         with self.engine.connect() as conn:
             for i in range(0, len(ids), 500):
                 q = (
                     select(es.c.story_id, es.c.content_hash, es.c.updated)
                     .join(ed, ed.c.id == es.c.edition_id)
-                    .where(ed.c.schedule == schedule, es.c.story_id.in_(ids[i : i + 500]))
+                    .where(
+                        ed.c.schedule == schedule,
+                        ed.c.state.not_in(returned),
+                        es.c.story_id.in_(ids[i : i + 500]),
+                    )
                     .order_by(ed.c.slot)
                 )
                 for story_id, digest, updated in conn.execute(q):
                     was_updated = updated or out.get(story_id, ("", False))[1]
                     out[story_id] = (digest, was_updated)
         return out
+
+    def first_edition_made(self, schedule: str) -> datetime | None:
+        """When the schedule's first edition was made (None: it has none)."""
+        ed = s.editions
+        q = select(func.min(ed.c.created_at)).where(ed.c.schedule == schedule)
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def never_carried(
+        self, schedule: str, sections: Iterable[str] | None, after: datetime, before: datetime
+    ) -> int:
+        """How many stories first gathered in [after, before) no edition of the schedule
+        carried (held and skipped editions do not count): the ones that aged out."""
+        t, es, ed = s.stories, s.edition_stories, s.editions
+        returned = [str(x) for x in EditionState if x.returned]
+        carried = (
+            select(es.c.story_id)
+            .join(ed, ed.c.id == es.c.edition_id)
+            .where(ed.c.schedule == schedule, ed.c.state.not_in(returned))
+        )
+        q = select(func.count()).where(
+            t.c.first_seen >= after, t.c.first_seen < before, t.c.id.not_in(carried)
+        )
+        if sections is not None:
+            q = q.where(t.c.section.in_(list(sections)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
 
     def last_edition(self, schedule: str, before: datetime | None = None) -> Edition | None:
         """The newest edition of a schedule (before a slot, when given), without its stories."""
@@ -93,15 +142,19 @@ class EditionSQL:
             by_id = {story.id: story for story, _ in found}
         edition = _edition(row)
         edition.stories = [
-            EditionStory(by_id[c["story_id"]], c["updated"], c["content_hash"])
+            EditionStory(by_id[c["story_id"]], c["updated"], c["content_hash"], c["listed"])
             for c in carried
             if c["story_id"] in by_id
         ]
         return edition
 
-    def save_edition(self, edition: Edition) -> tuple[Edition, bool]:
-        """Store a new edition; (the stored one, True), or (the one already made for that
-        (schedule, slot), False): the database, not the scheduler, decides."""
+    def save_edition(
+        self, edition: Edition, recipients: Iterable[Subscriber] | None = None
+    ) -> tuple[Edition, bool]:
+        """Store a new edition, with a ledger row for each of ``recipients`` in the same
+        transaction (a kill leaves no edition, or one with all its rows); (the stored one,
+        True), or (the one already made for that (schedule, slot), False): the database,
+        not the scheduler, decides."""
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
@@ -115,6 +168,7 @@ class EditionSQL:
                         html=edition.html,
                         text=edition.text,
                         created_at=now,
+                        state=str(edition.state),
                     )
                 )
                 edition_id = result.inserted_primary_key[0]
@@ -128,10 +182,14 @@ class EditionSQL:
                                 "position": i,
                                 "content_hash": e.content_hash,
                                 "updated": e.updated,
+                                "listed": e.listed,
                             }
                             for i, e in enumerate(edition.stories)
                         ],
                     )
+                pause_point("edition-saved")  # tests kill here, inside the transaction
+                if recipients is not None:
+                    fill_ledger(conn, edition_id, recipients)
         except IntegrityError:
             existing = self.edition(edition.schedule, edition.slot)
             if existing is None:
@@ -139,6 +197,85 @@ class EditionSQL:
             return existing, False
         edition.id, edition.created_at = edition_id, now
         return edition, True
+
+    def decide_edition(
+        self,
+        edition_id: int,
+        state: EditionState,
+        by: str,
+        note: str = "",
+        recipients: Iterable[Subscriber] | None = None,
+        only_from: Iterable[EditionState] = (),
+    ) -> bool:
+        """Set an edition's state (approved, held, skipped) with who and why, filling its
+        ledger from ``recipients`` in the same transaction; when ``only_from`` is given,
+        only from those states (False when the edition was in another: someone decided
+        first)."""
+        ed = s.editions
+        q = update(ed).where(ed.c.id == edition_id)
+        if only_from:
+            q = q.where(ed.c.state.in_([str(x) for x in only_from]))
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                q.values(
+                    state=str(state),
+                    decided_by=by,
+                    decided_at=datetime.now(UTC),
+                    note=note or None,
+                )
+            ).rowcount
+            if changed and recipients is not None:
+                fill_ledger(conn, edition_id, recipients)
+        return bool(changed)
+
+    def edition_records(
+        self, schedule: str | None = None, limit: int = 20, edition_id: int | None = None
+    ) -> list[EditionRecord]:
+        """The newest editions (of one schedule, or the one with this id), newest slot
+        first: each without its bodies, with its story counts, its ledger's counts and its
+        errors by kind."""
+        ed, es, d = s.editions, s.edition_stories, s.deliveries
+        cols = [c for c in ed.c if c.name not in ("html", "text")]
+        q = select(*cols)
+        if schedule is not None:
+            q = q.where(ed.c.schedule == schedule)
+        if edition_id is not None:
+            q = q.where(ed.c.id == edition_id)
+        q = q.order_by(ed.c.slot.desc(), ed.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q).mappings())
+            ids = [r["id"] for r in rows]
+            records = {
+                r["id"]: EditionRecord(_edition({**r, "html": "", "text": ""})) for r in rows
+            }
+            if not ids:
+                return []
+            for edition_id, listed, n in conn.execute(
+                select(es.c.edition_id, es.c.listed, func.count())
+                .where(es.c.edition_id.in_(ids))
+                .group_by(es.c.edition_id, es.c.listed)
+            ):
+                rec = records[edition_id]
+                if listed:
+                    rec.listed = n
+                else:
+                    rec.stories = n
+            for edition_id, status, n in conn.execute(
+                select(d.c.edition_id, d.c.status, func.count())
+                .where(d.c.edition_id.in_(ids))
+                .group_by(d.c.edition_id, d.c.status)
+            ):
+                records[edition_id].counts[status] = n
+            # The errors of rows not sent, a few of each distinct text: grouped by kind
+            # in Python (the kind is the text without its address).
+            for edition_id, status, error, n in conn.execute(
+                select(d.c.edition_id, d.c.status, d.c.error, func.count())
+                .where(d.c.edition_id.in_(ids), d.c.error.is_not(None))
+                .where(d.c.status != str(DeliveryStatus.SENT))
+                .group_by(d.c.edition_id, d.c.status, d.c.error)
+            ):
+                records[edition_id].add_error(status, error, n)
+        return [records[i] for i in ids]
 
 
 def _edition(row) -> Edition:
@@ -152,4 +289,8 @@ def _edition(row) -> Edition:
         text=row["text"],
         id=row["id"],
         created_at=row["created_at"],
+        state=EditionState(row["state"]),
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        note=row["note"],
     )

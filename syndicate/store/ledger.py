@@ -60,6 +60,29 @@ _MARK_FAILED = (
 )
 
 
+def fill_ledger(conn: Connection, edition_id: int, subscribers: Iterable[Subscriber]) -> int:
+    """In conn's transaction, a pending row for each subscriber that has none for this
+    edition; how many were added."""
+    have = {
+        r[0] for r in conn.execute(select(_d.c.subscriber_id).where(_d.c.edition_id == edition_id))
+    }
+    rows = [
+        {
+            "edition_id": edition_id,
+            "subscriber_id": sub.id,
+            "email": sub.email,
+            "name": sub.name,
+            "status": _PENDING,
+            "attempts": 0,
+        }
+        for sub in subscribers
+        if sub.id not in have
+    ]
+    if rows:
+        conn.execute(insert(_d), rows)
+    return len(rows)
+
+
 class LedgerSQL:
     """The LedgerStore role, mixed into SQLStore: needs ``self.engine``, ``self._ledger_lock``,
     ``self._ledger_conn`` and ``self._mark_conns`` (see SQLStore.__init__)."""
@@ -75,27 +98,8 @@ class LedgerSQL:
             return self._add_deliveries(edition_id, subscribers)
 
     def _add_deliveries(self, edition_id: int, subscribers: list[Subscriber]) -> int:
-        d = s.deliveries
         with self.engine.begin() as conn:
-            have = {
-                r[0]
-                for r in conn.execute(select(d.c.subscriber_id).where(d.c.edition_id == edition_id))
-            }
-            rows = [
-                {
-                    "edition_id": edition_id,
-                    "subscriber_id": sub.id,
-                    "email": sub.email,
-                    "name": sub.name,
-                    "status": _PENDING,
-                    "attempts": 0,
-                }
-                for sub in subscribers
-                if sub.id not in have
-            ]
-            if rows:
-                conn.execute(insert(d), rows)
-        return len(rows)
+            return fill_ledger(conn, edition_id, subscribers)
 
     def claim(
         self, edition_id: int, worker: str, limit: int, now: datetime, lease: timedelta
@@ -291,6 +295,12 @@ class LedgerSQL:
         )
         with self.engine.connect() as conn:
             return conn.execute(q).scalar()
+
+    def recipients_of(self, edition_id: int) -> set[str]:
+        """The subscriber ids with a row in this edition's ledger."""
+        q = select(_d.c.subscriber_id).where(_d.c.edition_id == edition_id)
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(q)}
 
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """How many rows are in each status (for one edition, or all)."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -147,6 +148,12 @@ editions = Table(
     Column("html", Text, nullable=False, default=""),
     Column("text", Text, nullable=False, default=""),
     Column("created_at", AwareDateTime, nullable=False),
+    # ready (no approval asked), draft, approved, held, skipped; see models.EditionState.
+    # Added in release 0.3 (migration 0003), with who decided, when, and why.
+    Column("state", String(16), nullable=False, server_default="ready"),
+    Column("decided_by", Text),
+    Column("decided_at", AwareDateTime),
+    Column("note", Text),
     UniqueConstraint("schedule", "slot", name="uq_editions_schedule_slot"),
 )
 
@@ -159,6 +166,8 @@ edition_stories = Table(
     Column("position", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("updated", Boolean, nullable=False, default=False),
+    # A "More stories" headline (overflow = "list"): carried as a link only, counted as sent.
+    Column("listed", Boolean, nullable=False, server_default=false()),
 )
 
 # People who receive digests. id is a short hash of the lower-cased address (what tokens
