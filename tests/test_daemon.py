@@ -74,6 +74,14 @@ def test_daemon_gathers_builds_sends_stops_and_does_not_resend(tmp_path, site_a,
     daemon.wait_for("feeds.built")
     assert (project / "public" / "feeds" / "all.rss").is_file()
     daemon.wait_for("digest.sent")
+    # The start-up digest waited for the start-up gather: its edition carries stories.
+    log = daemon.events()
+    names = [e["event"] for e in log]
+    start_up = [
+        i for i, e in enumerate(log) if e["event"] == "digest.fired" and e["why"] == "start-up"
+    ]
+    assert start_up and names.index("gather.done") < start_up[0], names
+    assert daemon.events("edition.made")[0]["stories"] > 0
     # A new story arrives (as a gather would store it): the next slot carries it.
     store = open_store(load_config(project).store_url)
     store.save_story(
@@ -158,6 +166,9 @@ def test_two_daemons_on_one_store_make_each_slot_once_and_send_each_message_once
     # Both daemons fired for the slots (the database, not luck, kept them apart).
     fired = [{e["slot"] for e in d.events("digest.fired")} for d in (first, second)]
     assert len(fired[0] & fired[1]) >= 3
+    # A stop may land mid-send: that edition's rest is left for the next run (here a send
+    # worker), never sent twice.
+    run_cli("worker", "--once", project=project, env=KEY, check=0)
     rows = _sent_rows(project)
     per_edition = Counter(r["edition_id"] for r in rows)
     assert set(per_edition.values()) == {5}  # every subscriber, every edition
@@ -213,6 +224,13 @@ def test_a_late_start_within_lateness_sends_the_missed_edition(tmp_path, smtp):
     )
     _configure(project, smtp, digest.replace("LATE", "10s"), gather=False)
     _subscribe(project, 2)
+    # A brand-new digest missed nothing: no warning about a slot it never had.
+    daemon = Daemon(project, tmp_path / "late0.log")
+    daemon.wait_for("digest.not_due")
+    assert daemon.stop() == 0 and not daemon.events("digest.skipped")
+    yesterday = (slot - timedelta(days=1)).isoformat()
+    run_cli("send", "daily", "-y", "--slot", yesterday, project=project, check=0)
+    smtp.received.clear()
     daemon = Daemon(project, tmp_path / "late1.log")
     skipped = daemon.wait_for("digest.skipped")[0]
     assert skipped["slot"] == slot.isoformat()

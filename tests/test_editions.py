@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -241,6 +242,7 @@ def test_a_held_edition_sends_nothing_and_its_stories_return(tmp_path, smtp):
 def test_a_draft_past_its_deadline_is_skipped_or_sent_as_the_schedule_says(tmp_path, smtp):
     from syndicate import pipeline
     from syndicate.project import Project
+    from syndicate.run.jobs import Jobs
 
     project = mail_project(tmp_path, smtp, 2)
     set_schedule(project, approve=True, editors=["editor@news.example.com"], approve_by="1h")
@@ -263,9 +265,11 @@ def test_a_draft_past_its_deadline_is_skipped_or_sent_as_the_schedule_says(tmp_p
         schedule = sending.digest("daily")
         nxt = at + timedelta(days=1)
         pipeline.deliver_digest(p.config, store, schedule, nxt, nxt)
-        sent = pipeline.deliver_digest(p.config, store, schedule, nxt, nxt + timedelta(hours=2))
-        assert sent.state == EditionState.APPROVED and sent.report is not None
-        assert sent.report.sent == 2
+        # The daemon's sweep finds the draft past its deadline and takes the choice.
+        Jobs(sending, store, threading.Event()).drafts(schedule, nxt + timedelta(hours=2))
+        [sent] = [r for r in store.edition_records("daily") if r.edition.slot == nxt]
+        assert sent.edition.state == EditionState.APPROVED and sent.counts == {"sent": 2}
+        assert sent.edition.decided_by == "deadline"
         # The skipped edition's stories came back in this one.
         assert titles(smtp.to("reader0@example.org")[0]) == ["Story 2", "Story 1", "Story 0"]
     finally:

@@ -221,7 +221,9 @@ def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool)
     write_preview(made, out, reader)
     size = len(made.rendered.html.encode("utf-8"))
     click.echo(
-        f"{name}: {len(made.edition.stories)} stories, subject {made.rendered.subject!r}, "
+        f"{name}: {len(made.edition.featured)} stories"
+        + (f" (+{len(made.edition.listed)} headlines)" if made.edition.listed else "")
+        + f", subject {made.rendered.subject!r}, "
         f"HTML {size / 1024:.1f} KB → {out}"
     )
     if open_:

@@ -125,6 +125,7 @@ def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
     """One APScheduler job per schedule with a clock; each also runs once at start, so
     a gather does not wait for its first interval and a missed digest is caught up."""
     now = datetime.now(UTC)
+    clocked = []
     for name, schedule in sorted(jobs.schedules.items()):
         when = schedule.when(jobs.config.site.tz)
         if when is None:
@@ -137,17 +138,15 @@ def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
             name=f"{schedule.kind} {name}",
             replace_existing=True,
         )
-        if first_run:  # a job of its own: a first run time on the job above would shift
-            # every later firing of an interval off its epoch-aligned slots
-            scheduler.add_job(
-                jobs.run,
-                "date",
-                run_date=now,
-                args=[name, None, "start-up"],
-                id=f"{name}@start",
-                name="start",
-            )
+        clocked.append(name)
         event("schedule.added", schedule=name, kind=schedule.kind, when=_describe(schedule))
+    if first_run and clocked:  # a job of its own: a first run time on the jobs above
+        # would shift every later firing of an interval off its epoch-aligned slots. One
+        # job, gathers first: a start-up digest waits for the start-up gather instead of
+        # firing beside it on a store still empty.
+        scheduler.add_job(
+            jobs.start_up, "date", run_date=now, args=[clocked], id="@start", name="start"
+        )
 
 
 def _reload(scheduler, jobs: Jobs) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from syndicate import pipeline
 from syndicate.errors import SyndicateError
-from syndicate.models import DeliveryStatus
+from syndicate.models import DeliveryStatus, EditionState
 from syndicate.project import Project
 from syndicate.project.schedules import Schedule
 from syndicate.run.logs import event
@@ -78,6 +78,13 @@ class Jobs:
         """Feeds are rebuilt after each gather unless every feeds schedule has a clock."""
         feeds = [s for s in self.schedules.values() if s.kind == "feeds"]
         return not feeds or any(s.when(self.config.site.tz) is None for s in feeds)
+
+    def start_up(self, names: list[str]) -> None:
+        """The run each schedule gets at start: the gathers first, then the others (a
+        digest made at start-up carries what the start-up gather found)."""
+        kind = {n: s.kind for n, s in self.schedules.items()}
+        for name in sorted(names, key=lambda n: kind.get(n) != "gather"):
+            self.run(name, None, "start-up")
 
     def run(self, name: str, now: datetime | None = None, why: str = "schedule") -> None:
         """Run schedule ``name`` once; a failure is logged, never raised (the daemon stays).
@@ -152,7 +159,9 @@ class Jobs:
         if slot is None:
             missed = when.latest(now, lateness + _MISSED_LOOKBACK)
             key = (schedule.name, missed)
-            if missed and key not in self._told_skipped and not self.store.edition(*key):
+            # A digest that never had an edition (a new project) missed nothing.
+            ever = self.store.first_edition_made(schedule.name) is not None
+            if missed and ever and key not in self._told_skipped and not self.store.edition(*key):
                 self._told_skipped.add(key)
                 event(
                     "digest.skipped",
@@ -163,6 +172,9 @@ class Jobs:
                     lateness=schedule.lateness,
                     reason="missed while the daemon was down, and too late now (news goes stale)",
                 )
+            elif why == "start-up":
+                nxt = when.next_after(now)
+                event("digest.not_due", schedule=schedule.name, next=nxt.isoformat() if nxt else "")
             return
         event(
             "digest.fired",
@@ -179,6 +191,15 @@ class Jobs:
         slot = self.store.unfinished_slot(schedule.name)
         if slot is not None and not self.stop.is_set():
             self._deliver(schedule, slot, now or datetime.now(UTC), resumed=True)
+
+    def drafts(self, schedule: Schedule, now: datetime | None = None) -> None:
+        """Drafts of this schedule whose approve_by has passed: sent or skipped as the
+        schedule says (deliver_digest decides, and logs it here)."""
+        now = now or datetime.now(UTC)
+        for record in self.store.edition_records(schedule.name, limit=20):
+            edition = record.edition
+            if edition.state == EditionState.DRAFT and now >= edition.slot + schedule.approval_span:
+                self._deliver(schedule, edition.slot, now, resumed=True)
 
     @property
     def running(self) -> list[str]:
@@ -199,6 +220,12 @@ class Jobs:
                 self._running.discard("_retries")
 
     def _resume_all(self) -> None:
+        for schedule in list(self.schedules.values()):
+            if schedule.kind == "digest" and schedule.approve and not self.stop.is_set():
+                try:
+                    self.drafts(schedule)
+                except Exception as exc:  # logged; the next sweep tries again
+                    event("digest.failed", logging.ERROR, schedule=schedule.name, error=str(exc))
         if not self.sends:
             return  # the send workers pick up deferred rows themselves
         for schedule in list(self.schedules.values()):
@@ -218,7 +245,8 @@ class Jobs:
                     schedule=schedule.name,
                     slot=slot.isoformat(),
                     edition=run.made.edition.id,
-                    stories=len(run.made.edition.stories),
+                    stories=len(run.made.edition.featured),
+                    listed=len(run.made.edition.listed),
                     late_by=round((now - slot).total_seconds(), 3),
                 )
 
@@ -230,6 +258,11 @@ class Jobs:
             event("digest.empty", schedule=schedule.name, slot=slot.isoformat())
             return
         edition = run.made.edition
+        if run.decided:  # a draft mailed to its editors, or its deadline's choice taken
+            event("edition.decided", schedule=schedule.name, edition=edition.id,
+                  state=str(edition.state), detail=run.decided)  # fmt: skip
+        if not edition.state.sendable:
+            return
         if not self.sends:
             if run.added:  # the send workers take it from here
                 event("edition.queued", schedule=schedule.name, edition=edition.id,
