@@ -7,13 +7,12 @@ with the same table reader as syndicate.toml and schedules/ (project/settings.py
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syndicate.errors import ConfigError
-from syndicate.project.settings import Setting, read_table
+from syndicate.project.settings import Setting, read_table, read_toml
 
 FORMATS = ("rss", "atom", "json")
 
@@ -68,10 +67,8 @@ def _load_one(path: Path, problems: list[str]) -> FeedSpec | None:
             "letters, digits, '-' and '_'"
         )
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.append(f"{where}: not valid TOML: {exc}")
+    data = read_toml(path, problems)
+    if data is None:
         return None
     before = len(problems)
     v: dict[str, Any] = read_table(where, data, FEED_SETTINGS, problems)

@@ -4,20 +4,20 @@ or a digest. The daemon fires them; `digest preview` and `send` use the digest o
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, TemplateSyntaxError
 
 from syndicate.errors import ConfigError
-from syndicate.project.settings import Setting, read_table
+from syndicate.project.settings import Setting, read_table, read_toml
 from syndicate.project.timing import When, cron_problem, parse_span
 
-KINDS = ("gather", "feeds", "digest")
+ScheduleKind = Literal["gather", "feeds", "digest"]
+KINDS: tuple[ScheduleKind, ...] = ("gather", "feeds", "digest")
 _WHEN: dict[str, Setting] = {
     "kind": Setting(str, None, "gather, feeds or digest", True),
     "cron": Setting(str, "", "a crontab line, e.g. '0 7 * * *' (in timezone)"),
@@ -74,7 +74,7 @@ class Schedule:
     """One schedule file. Digest fields are empty for the other kinds."""
 
     name: str
-    kind: str
+    kind: ScheduleKind
     cron: str = ""
     every: str = ""
     timezone: str = ""
@@ -87,12 +87,12 @@ class Schedule:
     reply_to: str = ""
     skip_if_empty: bool = True
     lateness: str = "2h"
-    overflow: str = "carry"
+    overflow: Literal["carry", "list"] = "carry"
     carry_for: str = "7d"
     approve: bool = False
     editors: tuple[str, ...] = ()
     approve_by: str = "2h"
-    unapproved: str = "skip"
+    unapproved: Literal["send", "skip"] = "skip"
 
     def when(self, default_tz: tzinfo) -> When | None:
         """When it fires (None: a feeds build that follows each gather)."""
@@ -154,10 +154,8 @@ def _load_one(path: Path, problems: list[str]) -> Schedule | None:
     if not _NAME.match(path.stem):
         problems.append(f"{where}: the file name is the schedule's name; use a-z, 0-9, '-', '_'")
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.append(f"{where}: not valid TOML: {exc}")
+    data = read_toml(path, problems)
+    if data is None:
         return None
     kind = data.get("kind")
     if kind not in KINDS:

@@ -359,6 +359,16 @@ def unknown_key(where: str, key: str, known: list[str]) -> str:
     return f"{where}: unknown key '{key}'{hint}"
 
 
+def read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    """A TOML file's tables, or None with a problem line when it cannot be read as TOML
+    (schedules/*.toml and feeds/*.toml: one bad file is reported with the others)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: not valid TOML: {exc}")
+        return None
+
+
 def read_table(
     where: str,
     table: dict[str, Any],
