@@ -2,10 +2,10 @@
 nor repeats a story).
 
 The candidates are the stories of the schedule's sections gathered (or changed) within its
-``carry_for`` span that no edition of the schedule carried: those gathered before the
-previous edition were left over by it (held over, or in a held or skipped edition) and come
-first, oldest first, so none waits for ever behind newer news; then this window's new
-stories, newest first. A story an earlier edition carried comes back once more, marked
+``carry_for`` span that no edition of the schedule carried. The newest dated one leads; then
+those gathered before the previous edition, left over by it (held over, or in a held or
+skipped edition), oldest first, so none waits for ever behind newer news; then this
+window's new stories, newest first. A story an earlier edition carried comes back once more, marked
 updated, only when its content changed since. Beyond ``max_stories`` the rest wait for the
 next edition (``overflow = "carry"``) or appear as headlines under "More stories" and count
 as sent (``overflow = "list"``). A story left over for longer than ``carry_for`` ages out;
@@ -59,6 +59,13 @@ def next_edition(
         (held if waited else fresh).append(entry)
     held.sort(key=lambda e: _age_key(e.story))  # oldest first: they have waited longest
     queue = held + fresh  # fresh is newest first, as the store gave them
+    # The newest dated story leads, whatever waits: a backlog never pushes the news of the
+    # hour out of the edition (or out of its subject); the other places go oldest first.
+    dated = [e for e in queue if e.story.published is not None]
+    if dated:
+        lead = max(dated, key=lambda e: _age_key(e.story))
+        queue.remove(lead)
+        queue.insert(0, lead)
     chosen = queue[: schedule.max_stories]
     rest = queue[schedule.max_stories :]
     listed: list[EditionStory] = []
