@@ -76,10 +76,17 @@ class Renderer:
         self.calls = {"jinja": 0, "mjml": 0, "premailer": 0}
 
     def render(self, context: dict[str, Any], template: str, subject: str) -> Rendered:
-        """Render the MJML and text templates and the subject; compile and inline once."""
+        """Render the subject, then the MJML and text templates; compile and inline once.
+
+        The templates see the subject as ``edition.subject`` and a preheader that is not
+        the subject as ``edition.preheader``: both need the subject rendered first."""
+        subject_line = self._subject(subject, context)
+        if isinstance(context.get("edition"), dict):
+            edition = context["edition"]
+            extra = {"subject": subject_line, "preheader": preheader(edition, subject_line)}
+            context = {**context, "edition": {**edition, **extra}}
         mjml_source = self._jinja(f"{template}.mjml.j2", context)
         text = self._jinja(f"{template}.txt.j2", context)
-        subject_line = self._subject(subject, context)
         html = self.inline(self.compile(mjml_source, f"{template}.mjml.j2"))
         return Rendered(subject_line, mjml_source, html, text)
 
@@ -159,8 +166,14 @@ def _template_problem(exc: TemplateError, name: str) -> tuple[str, str]:
     return f"template {where}: {exc}", "fix the template at that line"
 
 
-def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dict[str, Any]:
-    """What the templates see: the edition, its stories as cards, the site, the links."""
+def edition_context(
+    config: Config, schedule: Schedule, edition: Edition, browser_url: str = ""
+) -> dict[str, Any]:
+    """What the templates see: the edition, its stories as cards, the site, the links.
+
+    ``links.browser`` is the edition's own web page ("View in browser"), set only when
+    there is one: the web app serves no archive of editions yet, so today nothing passes
+    ``browser_url`` and the templates leave the link out."""
     urls = {e.story.url for e in edition.stories}
     tz = config.site.tz
     cards = []
@@ -198,10 +211,56 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
             "lead": cards[0] if cards else {"title": "", "url": "", "summary": ""},
             "count": len(cards),
         },
-        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "site": site_context(config),
         "subscriber": {"name": NAME},
-        "links": {"unsubscribe": UNSUBSCRIBE_URL, "preferences": PREFERENCES_URL},
+        "links": {
+            "unsubscribe": UNSUBSCRIBE_URL,
+            "preferences": PREFERENCES_URL,
+            "browser": browser_url,
+        },
     }
+
+
+def site_context(config: Config) -> dict[str, str]:
+    """The site as every email template sees it: its name, home page, language (the HTML's
+    ``lang``) and the postal address the footer carries (one line; empty when unset)."""
+    return {
+        "name": config.site.name or config.site.url,
+        "url": config.site.url,
+        "language": config.site.language or "und",
+        "postal_address": ", ".join(
+            line.strip(" ,") for line in config.site.postal_address.splitlines() if line.strip()
+        ),
+    }
+
+
+PREHEADER_MAX = 140  # about what inbox lists show after the subject
+
+
+def preheader(edition: dict[str, Any], subject: str) -> str:
+    """The line an inbox shows after the subject: the edition's first three headlines that
+    the subject does not already carry, joined with " · " and cut to PREHEADER_MAX at a
+    word. Never the subject itself: with no other headline, the lead's lede, else a count."""
+    said = subject.casefold()
+    titles = [c["title"] for c in edition.get("stories", []) if c["title"]]
+    fresh = [t for t in titles if t.casefold() not in said][:3]
+    lead = edition.get("lead") or {}
+    for candidate in (" · ".join(fresh), lead.get("summary", "")):
+        line = _cut(" ".join(candidate.split()), PREHEADER_MAX)
+        if line and line.casefold() != said:
+            return line
+    count = len(titles)
+    return f"{count} {'story' if count == 1 else 'stories'} in this edition"
+
+
+def _cut(text: str, limit: int) -> str:
+    """text at most limit characters long, cut at a space with an ellipsis when longer."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ·,;:") + "…"
 
 
 def _inert(value: str) -> str:

@@ -46,6 +46,12 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "language": Setting(str, "en", "the site's main language (BCP 47)"),
         "logo": Setting(str, "", "URL of the site's logo, shown by feed readers"),
         "icon": Setting(str, "", "URL of the site's square icon (favicon), for feed readers"),
+        "postal_address": Setting(
+            str,
+            "",
+            "the publisher's postal address, shown in every email's footer (CAN-SPAM asks "
+            "commercial mail for one)",
+        ),
     },
     "store": {
         "url": Setting(
@@ -210,6 +216,7 @@ class SiteConfig:
     language: str
     logo: str
     icon: str
+    postal_address: str
 
     @property
     def tz(self) -> ZoneInfo:
