@@ -16,6 +16,7 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
+from lxml import etree
 from support.cli import run_cli
 
 from syndicate.models import CrossLink, Image, Story
@@ -92,13 +93,42 @@ def test_per_section_feeds_have_stable_paths_and_titles(tmp_path):
     run_cli("feeds", "build", project=project, check=0)
     out = project / "public" / "feeds"
     world = feedparser.parse(str(out / "sections" / "world.atom"))
-    assert world.feed.title == "World"
+    # `init` found no name (news.example.com does not answer here): the host names the feeds.
+    assert world.feed.title == "news.example.com — World"
     assert [e.link for e in world.entries] == [
         "https://news.example.com/2024/world/story-1/",
         "https://news.example.com/2024/world/story-0/",
     ]
     sport = feedparser.parse(str(out / "sections" / "sport.rss"))
-    assert sport.feed.title == "Sport" and len(sport.entries) == 1
+    assert sport.feed.title == "news.example.com — Sport" and len(sport.entries) == 1
+
+
+def test_feed_titles_and_opml_folders_carry_the_publication_name(tmp_path):
+    """In a reader's list beside other publications, "World" alone could be anyone's."""
+    project = _project(tmp_path)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(re.sub(r'(?m)^name = ".*"$', 'name = "Asian Lite"', cfg.read_text()))
+    (project / "feeds" / "briefs.toml").write_text('title = "Asian Lite briefs"\n')
+    run_cli("feeds", "build", project=project, check=0)
+    out = project / "public" / "feeds"
+    titles = {
+        "all.rss": "Asian Lite — All stories",
+        "all.atom": "Asian Lite — All stories",
+        "sections/world.atom": "Asian Lite — World",
+        "sections/sport.rss": "Asian Lite — Sport",
+        "briefs.rss": "Asian Lite briefs",  # it names the publication already
+    }
+    for name, title in titles.items():
+        assert feedparser.parse(str(out / name)).feed.title == title, name
+    assert json.loads((out / "all.json").read_text())["title"] == "Asian Lite — All stories"
+    opml = etree.parse(str(out / "index.opml")).getroot()
+    [folder] = [o for o in opml.iter("outline") if o.get("xmlUrl") is None]
+    assert folder.get("text") == folder.get("title") == "Asian Lite — Sections"
+    assert [o.get("text") for o in folder] == ["Asian Lite — Sport", "Asian Lite — World"]
+    listed = {o.get("text") for o in opml.iter("outline") if o.get("xmlUrl")}
+    assert {"Asian Lite — All stories", "Asian Lite briefs"} <= listed
+    assert 'title="Asian Lite — World"' in (out / "autodiscovery.html").read_text()
+    assert run_cli("feeds", "validate", project=project).returncode == 0
 
 
 def test_summary_feeds_carry_the_lede_and_also_read_but_not_the_body(tmp_path):

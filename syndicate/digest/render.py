@@ -225,7 +225,7 @@ def site_context(config: Config) -> dict[str, str]:
     """The site as every email template sees it: its name, home page, language (the HTML's
     ``lang``) and the postal address the footer carries (one line; empty when unset)."""
     return {
-        "name": config.site.name or config.site.url,
+        "name": config.publication,
         "url": config.site.url,
         "language": config.site.language or "und",
         "postal_address": ", ".join(

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
@@ -314,6 +315,13 @@ class Config:
     def mail_url(self) -> str:
         """Where mail goes: smtp://…, smtps://… or maildir:PATH ([mail] url)."""
         return self.mail.url
+
+    @property
+    def publication(self) -> str:
+        """The publication's name, as feed titles and emails show it: [site] name, else the
+        site's host (without its www.)."""
+        host = (urlsplit(self.site.url).hostname or "").removeprefix("www.")
+        return self.site.name or host or self.site.url
 
     @property
     def public_url(self) -> str:
