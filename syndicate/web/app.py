@@ -8,6 +8,7 @@ types, a strong ETag per representation, Last-Modified, 304s, HEAD and gzip.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 from dataclasses import dataclass
@@ -16,10 +17,13 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from syndicate.errors import StoreError, StoreUnavailable
+from syndicate.models import one_line
 from syndicate.project import Project
 from syndicate.web.sockets import listen_socket
 
@@ -112,6 +116,11 @@ def create_app(project: Project) -> Starlette:
         return Response(body, headers=headers, media_type=media_type)
 
     async def healthz(request: Request) -> Response:
+        # "ok" only when the store answers: a load balancer or a monitor that reads this
+        # must not keep sending subscribers to an app that cannot record them.
+        problem = await _store_problem(store)
+        if problem:
+            return PlainTextResponse(f"{problem}\n", status_code=503)
         return PlainTextResponse("ok\n")
 
     from syndicate.store import open_store
@@ -126,6 +135,23 @@ def create_app(project: Project) -> Starlette:
         ],
         lifespan=_closing(store),
     )
+
+
+HEALTH_TIMEOUT = 5.0  # seconds the store may take to answer /healthz
+
+
+async def _store_problem(store) -> str:
+    """Why the store cannot serve now, in one line; "" when it answers. Asked in a thread,
+    so a database that hangs holds neither the event loop nor the answer past the limit."""
+    try:
+        await asyncio.wait_for(run_in_threadpool(store.ping), HEALTH_TIMEOUT)
+    except TimeoutError:
+        return f"the store did not answer within {HEALTH_TIMEOUT:g} s"
+    except StoreUnavailable as exc:  # "the store is unavailable (connection refused …)"
+        return one_line(exc.message)
+    except StoreError as exc:  # a failure of another kind: its first words are enough
+        return f"the store failed ({one_line(str(exc))[:200]})"
+    return ""
 
 
 def _closing(store):
