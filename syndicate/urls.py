@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Collection
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -69,3 +70,18 @@ def is_private_host(hostname: str) -> bool:
         if addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_reserved:
             return True
     return False
+
+
+def refused_private(url: str, allow_private: bool, own_hosts: Collection[str] = ()) -> bool:
+    """True when SSRF protection refuses url: its host is a loopback or private address,
+    the source does not allow those, and it is not one of the configured site's own hosts
+    (``own_hosts``, as host_of gives them: the operator named that host, so a site on
+    127.0.0.1 or an intranet address is crawled; any other such host a page links to is
+    not)."""
+    if allow_private or host_of(url) in own_hosts:
+        return False
+    try:
+        hostname = urlsplit(url).hostname or ""
+    except ValueError:
+        return True
+    return is_private_host(hostname)

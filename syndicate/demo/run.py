@@ -34,13 +34,9 @@ def run_demo(directory: Path) -> int:
         shutil.rmtree(directory)
     base, server = serve()
     try:
-        init_project(
-            directory,
-            base,
-            "Europe/London",
-            "The Harbour Gazette",
-            extra="allow_private = true         # the sample site is on 127.0.0.1\n",
-        )
+        # No allow_private: the sample site is the configured site, whose own host is
+        # crawled even on 127.0.0.1.
+        init_project(directory, base, "Europe/London", "The Harbour Gazette")
         (directory / DEMO_MARKER).write_text("written by `syndicate demo`; safe to delete\n")
         # Embedded defaults only: a SYNDICATE_MAIL__URL meant for a real project must not
         # send the made-up subscribers' digest through a real mail server.

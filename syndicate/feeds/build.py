@@ -28,6 +28,7 @@ from syndicate.feeds.spec import MEDIA_TYPES, Feed, expand, load_feed_specs
 from syndicate.models import Story
 from syndicate.project.settings import Config
 from syndicate.store import ArchiveStore
+from syndicate.urls import host_of
 
 MANIFEST = ".manifest.json"
 _WRITERS = {"rss": rss_bytes, "atom": atom_bytes, "json": json_feed_bytes}
@@ -78,6 +79,7 @@ def build_feeds(config: Config, store: ArchiveStore, out: Path | None = None) ->
         probe=bool(config.feeds.probe_images),
         allow_private=any(s.allow_private for s in sources),
         user_agent=sources[0].user_agent if sources else "syndicate",
+        own_hosts={host_of(config.site.url)},
     )
     for feed in feeds:
         rows = [[*k, media.get(k[5]) if k[5] else None] for k in keys[feed.path]]

@@ -156,7 +156,10 @@ SOURCE_SETTINGS: dict[str, Setting] = {
     ),
     "max_age_days": Setting(int, 0, "skip stories older than this many days (0: no cutoff)"),
     "allow_private": Setting(
-        bool, False, "allow loopback and private addresses (tests, intranets)"
+        bool,
+        False,
+        "allow loopback and private addresses on other hosts than [site] url's, which is "
+        "always allowed (tests, intranets)",
     ),
     "allowed_hosts": Setting(list, [], "other hosts whose pages count as the site's own"),
     "recheck": Setting(
