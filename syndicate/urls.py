@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 from collections.abc import Collection
 from functools import lru_cache
+from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Tracking parameters that never change what a page shows.
@@ -85,3 +87,20 @@ def refused_private(url: str, allow_private: bool, own_hosts: Collection[str] = 
     except ValueError:
         return True
     return is_private_host(hostname)
+
+
+# Images a project may keep a copy of in public/media/ (and the web app serve from there).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def media_name(url: str) -> str:
+    """The file name a copy of the image at url is kept under in public/media/: a hash of
+    the URL (nothing from outside ever names a file there) and its image suffix; "" for a
+    URL that names no image file."""
+    try:
+        suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    except ValueError:
+        return ""
+    if suffix not in IMAGE_SUFFIXES:
+        return ""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24] + suffix

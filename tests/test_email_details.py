@@ -232,3 +232,23 @@ def test_the_footer_carries_the_postal_address_when_set(tmp_path):
     msg = BytesParser(policy=policy.default).parsebytes(confirm)
     assert address in msg.get_body(("html",)).get_content()
     assert address in msg.get_body(("plain",)).get_content()
+
+
+def test_a_lead_image_kept_in_public_media_is_shown_from_the_web_app(tmp_path):
+    """A copy kept under the name of its URL (as the demo keeps its sample site's images,
+    whose port is gone after the demo) is linked at PUBLIC_URL/media/; others stay as the
+    site gives them."""
+    from syndicate.urls import IMAGE_SUFFIXES, media_name
+    from syndicate.web.app import IMAGE_TYPES
+
+    assert set(IMAGE_TYPES) == set(IMAGE_SUFFIXES)  # what is kept is what is served
+    project = _project(tmp_path)
+    config = load_config(project, env={})
+    kept = media_name(f"{BASE}/img/1.jpg")
+    assert kept.endswith(".jpg") and "/" not in kept and media_name(f"{BASE}/page/") == ""
+    config.media_dir.mkdir(parents=True)
+    (config.media_dir / kept).write_bytes(b"\xff\xd8\xff")
+    made, _ = _made(project)
+    sources = re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', made.rendered.html)
+    assert f"{config.public_url}/media/{kept}" in sources
+    assert f"{BASE}/img/2.jpg" in sources and f"{BASE}/img/1.jpg" not in sources

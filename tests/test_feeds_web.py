@@ -6,8 +6,6 @@ import gzip
 import json
 import re
 import socket
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +16,7 @@ import httpx
 import pytest
 from lxml import etree
 from support.cli import run_cli
+from support.web import serving
 
 from syndicate.models import CrossLink, Image, Story
 
@@ -208,20 +207,27 @@ def served(tmp_path):
     """The project's web app run by `syndicate serve` on a free port: its base URL."""
     project = _project(tmp_path)
     run_cli("feeds", "build", project=project, check=0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syndicate", "--project", str(project), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, line
-        yield f"http://127.0.0.1:{match.group(1)}", project
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving(project) as base:
+        yield base, project
+
+
+def test_web_app_serves_the_kept_images_at_media(served):
+    """public/media/ (the images a project keeps for its emails) is served at /media/ with
+    validators, as is, and nothing else of the project is."""
+    base, project = served
+    media = project / "public" / "media"
+    media.mkdir(parents=True)
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(2000)
+    (media / "0123abcd.png").write_bytes(picture)
+    (media / "notes.txt").write_text("not an image")
+    with httpx.Client(base_url=base) as client:
+        got = client.get("/media/0123abcd.png", headers={"Accept-Encoding": "gzip"})
+        assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+        assert got.content == picture and "content-encoding" not in got.headers
+        again = client.get("/media/0123abcd.png", headers={"If-None-Match": got.headers["etag"]})
+        assert again.status_code == 304
+        for path in ("/media/notes.txt", "/media/../syndicate.toml", "/media/missing.png"):
+            assert client.get(path).status_code == 404, path
 
 
 def test_the_listening_socket_queues_early_clients_and_names_a_taken_port():

@@ -258,7 +258,7 @@ def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool)
 @click.option("--port", type=click.IntRange(0, 65535), help="port (default: [web] port)")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the web app alone: the built feeds at /feeds/…"""
+    """Serve the web app alone: the built feeds at /feeds/…, kept images at /media/…"""
     from syndicate.web.app import serve_app
 
     project = project_of(ctx, signs=True)

@@ -29,6 +29,7 @@ from syndicate.errors import SyndicateError
 from syndicate.models import Edition
 from syndicate.project.schedules import Schedule
 from syndicate.project.settings import Config
+from syndicate.urls import host_of, media_name
 
 # Filled per subscriber. Letters and underscores only: MJML, premailer and HTML escaping
 # leave them alone, in text and in href attributes alike.
@@ -181,7 +182,7 @@ def edition_context(
         s = e.story
         image = None
         if s.image and s.image.url.startswith(("https://", "http://")):
-            image = {"url": s.image.url, "alt": s.image.caption or s.title}
+            image = {"url": _image_src(config, s.image.url), "alt": s.image.caption or s.title}
         also = []
         for link in s.also_read:
             url = link.target_url or link.href
@@ -221,12 +222,24 @@ def edition_context(
     }
 
 
+def _image_src(config: Config, url: str) -> str:
+    """Where an email shows a lead image from: the project's own copy, when it keeps one in
+    public/media/ (served by the web app at /media/, so it outlives the site's address: the
+    demo's sample site is gone when the demo ends), else the site's URL."""
+    name = media_name(url)
+    if name and (config.media_dir / name).is_file():
+        return f"{config.public_url}/media/{name}"
+    return url
+
+
 def site_context(config: Config) -> dict[str, str]:
-    """The site as every email template sees it: its name, home page, language (the HTML's
-    ``lang``) and the postal address the footer carries (one line; empty when unset)."""
+    """The site as every email template sees it: its name, home page (and its host, the
+    link's text), language (the HTML's ``lang``) and the postal address the footer carries
+    (one line; empty when unset)."""
     return {
         "name": config.publication,
         "url": config.site.url,
+        "host": host_of(config.site.url),  # what a link to the site says: "asianlite.com"
         "language": config.site.language or "und",
         "postal_address": ", ".join(
             line.strip(" ,") for line in config.site.postal_address.splitlines() if line.strip()

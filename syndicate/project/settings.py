@@ -19,6 +19,7 @@ from syndicate.errors import ConfigError
 from syndicate.urls import canonical_url, host_of
 
 CONFIG_FILE = "syndicate.toml"
+MEDIA_DIR = "public/media"
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,12 @@ class Config:
     def feeds_out(self) -> Path:
         """The directory `feeds build` writes to."""
         return self.project / self.feeds.out
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the project keeps copies of images its emails show (the web app serves
+        them at /media/): the demo keeps its sample site's lead images there."""
+        return self.project / MEDIA_DIR
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
