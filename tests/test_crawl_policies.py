@@ -97,6 +97,7 @@ def test_robots_rules_and_crawl_delay_are_obeyed(tmp_path):
     base, server = serve(str(site))
     try:
         project = site_project(tmp_path, base.rstrip("/"))
+        server.reset()  # init read the home page for the site's name; the crawl starts here
         started = time.monotonic()
         proc = run_cli("gather", project=project)
         elapsed = time.monotonic() - started
