@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the feed writers and the mail machinery load only when used
     from syndicate.deliver.send import RetryPolicy, SendReport
     from syndicate.digest.make import Made
     from syndicate.feeds.build import BuildReport
+    from syndicate.sources.sitename import SiteName
 
 
 def gather(
@@ -66,6 +67,14 @@ def gather(
     report.finished = datetime.now(UTC)
     store.record_gather(",".join(names), report)
     return report
+
+
+def site_name(url: str) -> SiteName:
+    """The publication's name as its home page gives it (`init` without --name), else its
+    host with the reason the page could not tell."""
+    from syndicate.sources.sitename import read_site_name
+
+    return read_site_name(url)
 
 
 def build_feeds(config: Config, store: Store, out: Path | None = None) -> BuildReport:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
+from collections.abc import Collection
 from functools import lru_cache
+from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Tracking parameters that never change what a page shows.
@@ -69,3 +72,35 @@ def is_private_host(hostname: str) -> bool:
         if addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_reserved:
             return True
     return False
+
+
+def refused_private(url: str, allow_private: bool, own_hosts: Collection[str] = ()) -> bool:
+    """True when SSRF protection refuses url: its host is a loopback or private address,
+    the source does not allow those, and it is not one of the configured site's own hosts
+    (``own_hosts``, as host_of gives them: the operator named that host, so a site on
+    127.0.0.1 or an intranet address is crawled; any other such host a page links to is
+    not)."""
+    if allow_private or host_of(url) in own_hosts:
+        return False
+    try:
+        hostname = urlsplit(url).hostname or ""
+    except ValueError:
+        return True
+    return is_private_host(hostname)
+
+
+# Images a project may keep a copy of in public/media/ (and the web app serve from there).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def media_name(url: str) -> str:
+    """The file name a copy of the image at url is kept under in public/media/: a hash of
+    the URL (nothing from outside ever names a file there) and its image suffix; "" for a
+    URL that names no image file."""
+    try:
+        suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    except ValueError:
+        return ""
+    if suffix not in IMAGE_SUFFIXES:
+        return ""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24] + suffix

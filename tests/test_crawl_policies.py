@@ -23,9 +23,58 @@ def test_size_cap_skips_and_reports_larger_pages(tmp_path, site_a, truth):
     assert "39 new" in proc.stdout and "4 failed" in proc.stdout
 
 
-def test_loopback_refused_unless_allowed(tmp_path, site_a):
+def test_a_fresh_init_project_crawls_its_own_loopback_site_and_no_other_private_host(tmp_path):
+    """`init` for a site on 127.0.0.1 makes a project that gathers it as it is (no
+    allow_private): the configured site's host is allowed. SSRF protection still refuses
+    every other private host, even one listed in allowed_hosts: here an ALSO READ link to
+    localhost, a name of the same loopback server that the project did not configure."""
+    from serve_site import serve
+
+    site = tmp_path / "site"
+    shutil.copytree(SITE_A, site)
+    base, server = serve(str(site))
+    base = base.rstrip("/")
+    port = base.rsplit(":", 1)[1]
+    page = site / "2023/world/japan-to-host-regional-summit-on-trade/index.html"
+    target = "/2023/lifestyle/chandigarhs-folk-music-scene-comes-of-age/"
+    html = page.read_text(encoding="utf-8")
+    assert f"http://127.0.0.1:8765{target}" in html
+    page.write_text(
+        html.replace(f"http://127.0.0.1:8765{target}", f"http://localhost:{port}{target}"),
+        encoding="utf-8",
+    )
+    try:
+        project = tmp_path / "proj"
+        made = run_cli("init", str(project), "--site-url", base + "/", check=0)
+        assert 'name: "Asian Lite"' in made.stdout  # read from the served home page
+        assert "crawled, other private hosts stay refused" in made.stdout
+        cfg = project / "syndicate.toml"
+        assert "\nallow_private" not in cfg.read_text()  # nothing to edit
+        cfg.write_text(
+            cfg.read_text().replace(
+                "[sources.site]\n", f'[sources.site]\nallowed_hosts = ["localhost:{port}"]\n'
+            )
+        )
+        proc = run_cli("gather", project=project)
+    finally:
+        server.stop()
+    assert proc.returncode == 1  # the fixture's own failures, and the refused host
+    assert "40 new" in proc.stdout, proc.stdout + proc.stderr
+    refused = [x for x in proc.stderr.splitlines() if "refusing a loopback/private" in x]
+    assert len(refused) == 1 and f"http://localhost:{port}{target}" in refused[0], proc.stderr
+    assert "4 failed" in proc.stdout
+    assert len(stories_json(project)) == 40
+
+
+def test_loopback_refused_for_a_project_of_another_site(tmp_path, site_a):
+    """A project whose site is elsewhere is not allowed the loopback server it is pointed
+    at (a source URL on another host is no 'own host' of [site] url)."""
     base, server = site_a
-    project = site_project(tmp_path, base, allow_private=False)
+    project = site_project(tmp_path, "https://news.example.com", allow_private=False)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(
+        cfg.read_text().replace("[sources.site]\n", f'[sources.site]\nurl = "{base}/"\n', 1)
+    )
     proc = run_cli("gather", project=project)
     assert proc.returncode == 1
     assert "refusing a loopback/private address" in proc.stderr
@@ -48,6 +97,7 @@ def test_robots_rules_and_crawl_delay_are_obeyed(tmp_path):
     base, server = serve(str(site))
     try:
         project = site_project(tmp_path, base.rstrip("/"))
+        server.reset()  # init read the home page for the site's name; the crawl starts here
         started = time.monotonic()
         proc = run_cli("gather", project=project)
         elapsed = time.monotonic() - started

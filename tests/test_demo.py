@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from support.cli import run_cli, stories_json
 from support.projects import site_project
 from support.summary import SUMMARY
+from support.web import serving
 
 from syndicate.demo.run import SAMPLE_SUBSCRIBERS
 from syndicate.demo.sample_site import serve, truth
@@ -99,6 +102,16 @@ def _check_what_it_said(stdout: str, demo_dir: Path) -> None:
     for m in messages:
         assert m["Subject"] and str(m["List-Unsubscribe"]).startswith("<http://127.0.0.1:8080/")
         assert m.get_body(("html",)).get_content().count("<a ") > 10
+    # The emails show the lead images from the project's own copies (public/media/, served
+    # at /media/), not from the sample site, whose port is gone when the demo ends.
+    media = Path(said["images:"][0].split()[0])
+    assert media.resolve() == demo_dir / "public" / "media"
+    kept = sorted(p.name for p in media.iterdir())
+    assert f"({len(kept)} lead images" in said["images:"][0] and len(kept) >= 10
+    for m in messages:
+        sources = re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', m.get_body(("html",)).get_content())
+        assert sources and all(u.startswith("http://127.0.0.1:8080/media/") for u in sources)
+        assert {u.rsplit("/", 1)[1] for u in sources} <= set(kept)
     previews = [Path(v) for v in said["digest:"]]
     assert {p.suffix for p in previews} == {".html", ".eml"} and all(p.is_file() for p in previews)
     assert all(p.resolve().is_relative_to(demo_dir) for p in previews)
@@ -106,6 +119,25 @@ def _check_what_it_said(stdout: str, demo_dir: Path) -> None:
     assert Path(project).resolve() == demo_dir
     assert said["serve:"][0].startswith(f"syndicate --project {project} serve ")
     assert said["daemon:"][0].startswith(f"syndicate --project {project} run ")
+
+
+def _images_still_resolve(demo_dir: Path) -> None:
+    """After the demo (its sample site stopped), `syndicate serve` of the demo project
+    answers every image URL its emails show, with the picture the sample site served."""
+    [email] = list((demo_dir / "public" / "outbox" / "new").iterdir())[:1]
+    html = BytesParser(policy=policy.default).parsebytes(email.read_bytes())
+    paths = [
+        urlsplit(u).path
+        for u in re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', html.get_body(("html",)).get_content())
+    ]
+    with serving(demo_dir) as base, httpx.Client(base_url=base, timeout=10) as client:
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text)
+            assert answer.headers["content-type"] == "image/png"
+            kept = demo_dir / "public" / "media" / path.rsplit("/", 1)[1]
+            assert answer.content == kept.read_bytes()
+            assert answer.content.startswith(b"\x89PNG")
 
 
 def test_demo_command_runs_the_main_job(tmp_path, monkeypatch):
@@ -124,6 +156,7 @@ def test_demo_command_runs_the_main_job(tmp_path, monkeypatch):
     misses = _compare(stories, truth(base), "syndicate demo")
     assert not any(misses.values()), misses
     _check_what_it_said(proc.stdout, demo_dir)
+    _images_still_resolve(demo_dir)
     # Running it again rewrites the demo project (the relative --dir the README's users type,
     # and a mail url in the environment is not used: the demo sends to the outbox only).
     again = run_cli("demo", "--dir", "demo", env={"SYNDICATE_MAIL__URL": "smtp://127.0.0.1:9"})

@@ -14,6 +14,7 @@ FEED_SOURCE = '\n[sources.wordpress]\nkind = "feed"\nurl = "{base}/feed/"\nallow
 def test_feed_source_gathers_full_stories(tmp_path, site_a, truth):
     base, server = site_a
     project = site_project(tmp_path, base, extra=FEED_SOURCE.format(base=base))
+    server.reset()  # init read the home page for the site's name; the gather starts here
     proc = run_cli("gather", "--source", "wordpress", project=project)
     assert proc.returncode == 0, proc.stderr
     assert "20 new" in proc.stdout

@@ -6,8 +6,6 @@ import gzip
 import json
 import re
 import socket
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +14,9 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
+from lxml import etree
 from support.cli import run_cli
+from support.web import serving
 
 from syndicate.models import CrossLink, Image, Story
 
@@ -92,13 +92,42 @@ def test_per_section_feeds_have_stable_paths_and_titles(tmp_path):
     run_cli("feeds", "build", project=project, check=0)
     out = project / "public" / "feeds"
     world = feedparser.parse(str(out / "sections" / "world.atom"))
-    assert world.feed.title == "World"
+    # `init` found no name (news.example.com does not answer here): the host names the feeds.
+    assert world.feed.title == "news.example.com — World"
     assert [e.link for e in world.entries] == [
         "https://news.example.com/2024/world/story-1/",
         "https://news.example.com/2024/world/story-0/",
     ]
     sport = feedparser.parse(str(out / "sections" / "sport.rss"))
-    assert sport.feed.title == "Sport" and len(sport.entries) == 1
+    assert sport.feed.title == "news.example.com — Sport" and len(sport.entries) == 1
+
+
+def test_feed_titles_and_opml_folders_carry_the_publication_name(tmp_path):
+    """In a reader's list beside other publications, "World" alone could be anyone's."""
+    project = _project(tmp_path)
+    cfg = project / "syndicate.toml"
+    cfg.write_text(re.sub(r'(?m)^name = ".*"$', 'name = "Asian Lite"', cfg.read_text()))
+    (project / "feeds" / "briefs.toml").write_text('title = "Asian Lite briefs"\n')
+    run_cli("feeds", "build", project=project, check=0)
+    out = project / "public" / "feeds"
+    titles = {
+        "all.rss": "Asian Lite — All stories",
+        "all.atom": "Asian Lite — All stories",
+        "sections/world.atom": "Asian Lite — World",
+        "sections/sport.rss": "Asian Lite — Sport",
+        "briefs.rss": "Asian Lite briefs",  # it names the publication already
+    }
+    for name, title in titles.items():
+        assert feedparser.parse(str(out / name)).feed.title == title, name
+    assert json.loads((out / "all.json").read_text())["title"] == "Asian Lite — All stories"
+    opml = etree.parse(str(out / "index.opml")).getroot()
+    [folder] = [o for o in opml.iter("outline") if o.get("xmlUrl") is None]
+    assert folder.get("text") == folder.get("title") == "Asian Lite — Sections"
+    assert [o.get("text") for o in folder] == ["Asian Lite — Sport", "Asian Lite — World"]
+    listed = {o.get("text") for o in opml.iter("outline") if o.get("xmlUrl")}
+    assert {"Asian Lite — All stories", "Asian Lite briefs"} <= listed
+    assert 'title="Asian Lite — World"' in (out / "autodiscovery.html").read_text()
+    assert run_cli("feeds", "validate", project=project).returncode == 0
 
 
 def test_summary_feeds_carry_the_lede_and_also_read_but_not_the_body(tmp_path):
@@ -178,20 +207,27 @@ def served(tmp_path):
     """The project's web app run by `syndicate serve` on a free port: its base URL."""
     project = _project(tmp_path)
     run_cli("feeds", "build", project=project, check=0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syndicate", "--project", str(project), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, line
-        yield f"http://127.0.0.1:{match.group(1)}", project
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving(project) as base:
+        yield base, project
+
+
+def test_web_app_serves_the_kept_images_at_media(served):
+    """public/media/ (the images a project keeps for its emails) is served at /media/ with
+    validators, as is, and nothing else of the project is."""
+    base, project = served
+    media = project / "public" / "media"
+    media.mkdir(parents=True)
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(2000)
+    (media / "0123abcd.png").write_bytes(picture)
+    (media / "notes.txt").write_text("not an image")
+    with httpx.Client(base_url=base) as client:
+        got = client.get("/media/0123abcd.png", headers={"Accept-Encoding": "gzip"})
+        assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+        assert got.content == picture and "content-encoding" not in got.headers
+        again = client.get("/media/0123abcd.png", headers={"If-None-Match": got.headers["etag"]})
+        assert again.status_code == 304
+        for path in ("/media/notes.txt", "/media/../syndicate.toml", "/media/missing.png"):
+            assert client.get(path).status_code == 404, path
 
 
 def test_the_listening_socket_queues_early_clients_and_names_a_taken_port():

@@ -6,6 +6,7 @@ import hashlib
 import re
 import urllib.error
 import urllib.request
+import zlib
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -173,6 +174,43 @@ def test_serves_pages_over_http(site) -> None:
     status, headers, _ = _get(base + "world", headers={})  # directory without its slash
     assert status == 200  # urllib followed the 301
     assert ("GET", "/world", 301) in handle.requests
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG, after checking that it is one that decodes: its chunks
+    walked, its pixel rows decompressed to the size its header promises (8-bit RGB)."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    chunks, at = {}, 8
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        assert zlib.crc32(kind + body) == int.from_bytes(data[at + 8 + length : at + 12 + length])
+        chunks[kind] = chunks.get(kind, b"") + body
+        at += 12 + length
+    width, height = int.from_bytes(chunks[b"IHDR"][:4]), int.from_bytes(chunks[b"IHDR"][4:8])
+    assert chunks[b"IHDR"][8:10] == b"\x08\x02" and b"IEND" in chunks
+    assert len(zlib.decompress(chunks[b"IDAT"])) == height * (1 + width * 3)
+    return width, height
+
+
+def test_lead_images_are_real_pictures_of_the_size_the_page_says(site) -> None:
+    """Every story with an image shows a PNG the site serves, as big as its <img> says,
+    each story its own picture, the same bytes on every build."""
+    base, _ = site
+    stories = [s for s in truth(base) if s["image"]]
+    assert len(stories) >= 10
+    seen = set()
+    for story in stories:
+        status, headers, body = _get(story["image"]["url"])
+        assert (status, headers["Content-Type"]) == (200, "image/png"), story["url"]
+        [img] = _page(build_site(base), story["url"]).xpath("//figure/img")
+        assert img.get("src") == story["image"]["url"]
+        assert _png_size(body) == (int(img.get("width")), int(img.get("height")))
+        seen.add(hashlib.sha256(body).hexdigest())
+    assert len(seen) == len(stories)  # no two stories share a picture
+    again = build_site(base)
+    path = urlsplit(stories[0]["image"]["url"]).path
+    assert again[path][0] == build_site(base)[path][0]
 
 
 def test_conditional_get_and_head(site) -> None:

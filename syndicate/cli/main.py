@@ -10,6 +10,7 @@ import os
 import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -63,12 +64,31 @@ def cli(ctx: click.Context, project: Path) -> None:
     show_default=True,
     help="IANA zone for dates written without an offset",
 )
-@click.option("--name", default="", help="the publication's name")
+@click.option(
+    "--name", default="", help="the publication's name (default: read from the home page)"
+)
 def init(directory: Path, site_url: str, timezone: str, name: str) -> None:
     """Write a starter project (syndicate.toml, feeds/, schedules/, templates/)."""
-    from syndicate.project.starter import init_project
+    from syndicate.project.starter import check_init, init_project
+    from syndicate.urls import is_private_host
 
+    check_init(directory, site_url, timezone)  # before anything is fetched
+    if not name:
+        found = pipeline.site_name(site_url)
+        name = found.name
+        if found.found_in:
+            click.echo(f'name: "{name}", from the home page\'s {found.found_in} ([site] name)')
+        else:
+            click.echo(
+                f'name: {found.problem}; using the host "{name}" (set [site] name, or --name)'
+            )
     written = init_project(directory, site_url, timezone, name)
+    host = urlsplit(site_url).hostname or ""
+    if is_private_host(host):
+        click.echo(
+            f"crawl: {host} is a loopback/private address; as the configured site it is "
+            "crawled, other private hosts stay refused (allow_private)"
+        )
     click.echo(f"wrote {len(written)} files into {directory}/")
     click.echo(f"next: syndicate --project {directory} gather")
 
@@ -241,7 +261,7 @@ def digest_preview(ctx: click.Context, name: str, out: Path | None, open_: bool)
 @click.option("--port", type=click.IntRange(0, 65535), help="port (default: [web] port)")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the web app alone: the built feeds at /feeds/…"""
+    """Serve the web app alone: the built feeds at /feeds/…, kept images at /media/…"""
     from syndicate.web.app import serve_app
 
     project = project_of(ctx, signs=True)

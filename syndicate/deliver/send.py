@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parseaddr
 
 from syndicate import people
 from syndicate.deliver import Connection, Transport, TransportError
@@ -147,7 +146,7 @@ def deliver_edition(
         store=store,
         edition_id=edition_id,
         message=message,
-        envelope_from=parseaddr(message.sender.from_addr)[1],
+        envelope_from=message.sender.address,
         policy=policy,
         worker=sender_name(),
         report=SendReport(),

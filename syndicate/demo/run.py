@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +12,15 @@ import click
 
 from syndicate import pipeline
 from syndicate.cli.progress import progress_for_terminal
+from syndicate.demo.stories import POSTAL_ADDRESS
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.models import Story
 from syndicate.project import Project
 from syndicate.project.secret import DEMO_MARKER
+from syndicate.project.settings import Config
 from syndicate.project.starter import init_project
 from syndicate.store import open_store
+from syndicate.urls import media_name
 
 
 def run_demo(directory: Path) -> int:
@@ -34,12 +40,16 @@ def run_demo(directory: Path) -> int:
         shutil.rmtree(directory)
     base, server = serve()
     try:
-        init_project(
-            directory,
-            base,
-            "Europe/London",
-            "The Harbour Gazette",
-            extra="allow_private = true         # the sample site is on 127.0.0.1\n",
+        # No allow_private: the sample site is the configured site, whose own host is
+        # crawled even on 127.0.0.1.
+        init_project(directory, base, "Europe/London", "The Harbour Gazette")
+        cfg = directory / "syndicate.toml"  # the sample publisher's address, for the footer
+        cfg.write_text(
+            re.sub(
+                r"(?m)^# postal_address = .*$",
+                f"postal_address = {json.dumps(POSTAL_ADDRESS)}",
+                cfg.read_text(),
+            )
         )
         (directory / DEMO_MARKER).write_text("written by `syndicate demo`; safe to delete\n")
         # Embedded defaults only: a SYNDICATE_MAIL__URL meant for a real project must not
@@ -51,11 +61,12 @@ def run_demo(directory: Path) -> int:
         try:
             with progress_for_terminal() as progress:
                 report = pipeline.gather(config, store, progress)
+            stories = store.stories()
             # Built while the sample site still answers, so image sizes can be asked.
             built = pipeline.build_feeds(config, store)
+            kept = _keep_images(config, stories, base)
             previews = _preview_digest(project, store, directory)
             delivered = _deliver_digest(project, store)
-            stories = store.stories()
         finally:
             store.close()
     finally:
@@ -77,11 +88,16 @@ def run_demo(directory: Path) -> int:
     click.echo(f"\nproject: {directory}/  store: {config.store_url}")
     click.echo(f"feeds:   {config.feeds_out}/ (all.rss, all.atom, all.json, sections/, index.opml)")
     click.echo(f"outbox:  {delivered.outbox}/ ({delivered.sent} messages, one per subscriber)")
+    click.echo(
+        f"images:  {config.media_dir}/ ({kept} lead images, kept for the emails: they show "
+        f"them from {config.public_url}/media/ while `serve` runs)"
+    )
     for path in previews:
         click.echo(f"digest:  {path}")
     click.echo(f"look:    syndicate --project {directory} stories --json")
     click.echo(
         f"serve:   syndicate --project {directory} serve   # then {config.public_url}/feeds/"
+        " (and the emails' images)"
     )
     click.echo(
         f"daemon:  syndicate --project {directory} run     # schedules/ on their clocks"
@@ -89,6 +105,28 @@ def run_demo(directory: Path) -> int:
     )
     failed = report.failed or built.failures or delivered.failed
     return 1 if failed else 0
+
+
+def _keep_images(config: Config, stories: list[Story], base: str) -> int:
+    """Copy the sample site's lead images into the project's public/media/ while the site
+    still answers, and say how many: the site's port is gone when the demo ends, so the
+    emails show these copies instead (the renderer links a kept copy, served by the web
+    app at /media/), and they still show after the demo."""
+    import httpx
+
+    config.media_dir.mkdir(parents=True, exist_ok=True)
+    kept = 0
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        for story in stories:
+            url = story.image.url if story.image else ""
+            name = media_name(url) if url.startswith(base) else ""
+            if not name:
+                continue
+            answer = client.get(url)
+            if answer.status_code == 200 and answer.headers["content-type"].startswith("image/"):
+                (config.media_dir / name).write_bytes(answer.content)
+                kept += 1
+    return kept
 
 
 def _preview_digest(project: Project, store, directory: Path) -> list[Path]:

@@ -22,9 +22,11 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from syndicate.demo.images import HEIGHT, WIDTH, lead_image
 from syndicate.demo.stories import (
     ARTICLES,
     FORMS,
+    POSTAL_ADDRESS,
     SECTIONS,
     SITE_NAME,
     Also,
@@ -42,9 +44,12 @@ HTML = "text/html; charset=utf-8"
 _INLINE_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 
 
+def _image_path(a: Article) -> str:
+    return f"/images/2024/05/{a.slug}.png"
+
+
 def _image_url(base: str, a: Article) -> str | None:
-    # Never fetched by the demo, so the file need not exist.
-    return f"{base}images/2024/05/{a.slug}.jpg" if a.image else None
+    return base + _image_path(a)[1:] if a.image else None
 
 
 def _norm(text: str) -> str:
@@ -116,7 +121,7 @@ def _shell(base: str, title: str, canonical: str, main: str, head: str = "") -> 
         f'<header class="masthead"><a class="brand" href="{base}">{SITE_NAME}</a>\n'
         f'<nav aria-label="Sections"><ul>{nav}</ul></nav></header>\n'
         f"<main>\n{main}\n</main>\n"
-        f'<footer class="site-footer"><p>{SITE_NAME}, 1 Quay Street, Porthaven. '
+        f'<footer class="site-footer"><p>{SITE_NAME}, {POSTAL_ADDRESS}. '
         f"A sample site bundled with syndicate; every story in it is invented but one.</p>"
         f"</footer>\n</body>\n</html>\n"
     )
@@ -180,8 +185,8 @@ def _article_page(base: str, a: Article) -> str:
     if image:
         caption = f"<figcaption>{_e(a.caption)}</figcaption>" if a.caption else ""
         figure = (
-            f'<figure><img src="{image}" alt="{_e(a.caption or a.title)}" width="1200" '
-            f'height="675">{caption}</figure>\n'
+            f'<figure><img src="{image}" alt="{_e(a.caption or a.title)}" width="{WIDTH}" '
+            f'height="{HEIGHT}">{caption}</figure>\n'
         )
     more = [x for x in listed(a.section) if x is not a][:3]
     main = (
@@ -299,9 +304,13 @@ def build_site(base_url: str) -> Pages:
     pages["/sitemap.xml"] = (_sitemap(base, latest), "application/xml; charset=utf-8", newest)
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n"
     pages["/robots.txt"] = (robots, "text/plain; charset=utf-8", newest)
-    return {
+    served = {
         path: (text.encode("utf-8"), ctype, when) for path, (text, ctype, when) in pages.items()
     }
+    for a in ARTICLES:  # the lead images, as a site serves them beside its pages
+        if a.image:
+            served[_image_path(a)] = (lead_image(a.slug, a.section), "image/png", a.published_at)
+    return served
 
 
 # ---- truth --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 SITE_NAME = "The Harbour Gazette"
+POSTAL_ADDRESS = "1 Quay Street, Porthaven"  # in the site's footer and the demo's emails
 TIMEZONE = "Europe/London"
 TZ = ZoneInfo(TIMEZONE)
 SECTIONS = {"world": "World", "business": "Business", "culture": "Culture"}

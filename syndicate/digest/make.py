@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from syndicate.digest.edition import next_edition
-from syndicate.digest.mime import DkimKey, MessageTemplate, Sender, one_line
-from syndicate.digest.render import Rendered, Renderer, edition_context
+from syndicate.digest.mime import (
+    DkimKey,
+    MessageTemplate,
+    Sender,
+    mailbox,
+    mailbox_header,
+    one_line,
+)
+from syndicate.digest.render import Rendered, Renderer, edition_context, site_context
 from syndicate.errors import ConfigError
 from syndicate.models import Edition, EditionState, Subscriber
 from syndicate.project.schedules import Schedule
@@ -40,7 +47,7 @@ def sender_for(config: Config, schedule: Schedule) -> Sender:
         host = (urlsplit(config.site.url).hostname or "localhost").removeprefix("www.")
         if "." not in host or host.replace(".", "").isdigit():
             host = "localhost.localdomain"  # 127.0.0.1 is no mail domain
-        from_addr = f"{config.site.name or host} <news@{host}>"
+        from_addr = mailbox(config.site.name or host, f"news@{host}")
     return Sender(
         from_addr=from_addr,
         reply_to=schedule.reply_to,
@@ -162,14 +169,16 @@ def confirmation(config: Config, schedule: Schedule, sub: Subscriber, link: str)
     """The double opt-in mail asking sub to follow link (templates/email/confirm.*)."""
     context = {
         "digest": {"title": schedule.title, "name": schedule.name},
-        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "site": site_context(config),
         "subscriber": {"name": sub.name or "there"},
         "links": {"confirm": link},
     }
     html, text = Renderer(config.project).render_mail("confirm", context)
     sender = sender_for(config, schedule)
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = one_line(sender.from_addr)
+    msg["From"] = mailbox_header(sender.from_addr, "sender")
+    if sender.reply_to:
+        msg["Reply-To"] = mailbox_header(sender.reply_to, "reply-to")
     msg["To"] = formataddr((one_line(sub.name), sub.email), charset="utf-8")
     msg["Subject"] = one_line(f"Confirm your subscription to {schedule.title}")
     msg["Date"] = format_datetime(datetime.now(UTC))
@@ -181,7 +190,7 @@ def confirmation(config: Config, schedule: Schedule, sub: Subscriber, link: str)
 
 def envelope_sender(sender: Sender) -> str:
     """The bare address mail from this sender is sent with (SMTP MAIL FROM)."""
-    return parseaddr(sender.from_addr)[1]
+    return sender.address
 
 
 def write_preview(made: Made, out: Path, subscriber) -> None:

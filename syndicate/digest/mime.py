@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 from functools import cached_property
 from html import escape
 
@@ -29,6 +29,42 @@ from syndicate.tokens import Tokens
 
 _SPLIT = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")")
 _CRLF = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+_NAME_ADDR = re.compile(r"^(.*?)<([^<>]*)>\s*$", re.S)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+
+
+def split_address(text: str) -> tuple[str, str]:
+    """(display name, address) of ``Name <addr@domain>``, ``"Name" <addr@domain>`` or a
+    bare address. Everything before the ``<`` is the name, as written: a sender in a config
+    file is one mailbox, so "Smith, Jones & Co. <news@x.com>" is one name with a comma in
+    it, not the address list a strict parser would read there."""
+    found = _NAME_ADDR.match(text.strip())
+    if not found:
+        return "", text.strip()
+    name = found.group(1).strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = _QUOTED_PAIR.sub(r"\1", name[1:-1])
+    return one_line(name), found.group(2).strip()
+
+
+def mailbox(name: str, address: str) -> str:
+    """``name <address>`` as RFC 5322 writes it (a quoted-string where the name has a
+    period, a comma, a quote…), in Unicode: the header itself is made by mailbox_header."""
+    return str(Address(display_name=one_line(name), addr_spec=address)) if name else address
+
+
+def mailbox_header(text: str, what: str) -> Address:
+    """The From or Reply-To value for a header: the email package then quotes the display
+    name as RFC 5322 requires and writes a non-ASCII one as an RFC 2047 encoded-word.
+    Written as given ("asianlite.com <news@…>") the phrase would be obsolete syntax, which
+    strict parsers and spam filters flag."""
+    name, address = split_address(check_address(text, what))
+    try:
+        return Address(display_name=name, addr_spec=address)
+    except (ValueError, IndexError) as exc:  # the email package's defects are ValueErrors
+        raise ConfigError(
+            f"{what} {text!r} is not an email address ({exc})", _ADDRESS_HINT
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -41,18 +77,26 @@ class Sender:
     list_id: str = ""  # "digest.example.com"
     unsubscribe_mailto: str = ""  # "unsubscribe@example.com"
 
-    @cached_property  # asked for twice per message; parseaddr is not cheap
+    @cached_property
+    def address(self) -> str:
+        """The bare sender address (the envelope's MAIL FROM)."""
+        return split_address(self.from_addr)[1]
+
+    @cached_property  # asked for twice per message
     def domain(self) -> str:
         """The sender's domain: Message-IDs and List-Id are made on it."""
-        return parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost"
+        return self.address.rpartition("@")[2] or "localhost"
+
+
+_ADDRESS_HINT = "write it as name@domain, or as Name <name@domain>"
 
 
 def check_address(addr: str, what: str) -> str:
     """An address as given, or a ConfigError: no CR/LF, one @, something on both sides."""
-    name, email = parseaddr(addr)
+    email = split_address(addr)[1]
     local, at, domain = email.rpartition("@")
     if _CRLF.search(addr) or not (local and at and domain) or " " in email:
-        raise ConfigError(f"{what} {addr!r} is not an email address", "write it as name@domain")
+        raise ConfigError(f"{what} {addr!r} is not an email address", _ADDRESS_HINT)
     return addr
 
 
@@ -78,16 +122,13 @@ class MessageTemplate:
         list_name: str = "",
         edition_key: str = "",
     ) -> None:
-        check_address(sender.from_addr, "sender")
-        if sender.reply_to:
-            check_address(sender.reply_to, "reply-to")
         self.sender, self.digest, self.tokens, self.dkim = sender, digest, tokens, dkim
         self.edition_key = edition_key
         self.boundary = "==syndicate-" + secrets.token_hex(12)
         head = EmailMessage(policy=SMTP)
-        head["From"] = one_line(sender.from_addr)
+        head["From"] = mailbox_header(sender.from_addr, "sender")
         if sender.reply_to:
-            head["Reply-To"] = one_line(sender.reply_to)
+            head["Reply-To"] = mailbox_header(sender.reply_to, "reply-to")
         head["Subject"] = one_line(subject)
         head["List-Id"] = f"{one_line(list_name or digest)[:60]} <{self._list_id()}>"
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

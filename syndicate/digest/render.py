@@ -29,6 +29,7 @@ from syndicate.errors import SyndicateError
 from syndicate.models import Edition
 from syndicate.project.schedules import Schedule
 from syndicate.project.settings import Config
+from syndicate.urls import host_of, media_name
 
 # Filled per subscriber. Letters and underscores only: MJML, premailer and HTML escaping
 # leave them alone, in text and in href attributes alike.
@@ -76,10 +77,17 @@ class Renderer:
         self.calls = {"jinja": 0, "mjml": 0, "premailer": 0}
 
     def render(self, context: dict[str, Any], template: str, subject: str) -> Rendered:
-        """Render the MJML and text templates and the subject; compile and inline once."""
+        """Render the subject, then the MJML and text templates; compile and inline once.
+
+        The templates see the subject as ``edition.subject`` and a preheader that is not
+        the subject as ``edition.preheader``: both need the subject rendered first."""
+        subject_line = self._subject(subject, context)
+        if isinstance(context.get("edition"), dict):
+            edition = context["edition"]
+            extra = {"subject": subject_line, "preheader": preheader(edition, subject_line)}
+            context = {**context, "edition": {**edition, **extra}}
         mjml_source = self._jinja(f"{template}.mjml.j2", context)
         text = self._jinja(f"{template}.txt.j2", context)
-        subject_line = self._subject(subject, context)
         html = self.inline(self.compile(mjml_source, f"{template}.mjml.j2"))
         return Rendered(subject_line, mjml_source, html, text)
 
@@ -159,8 +167,14 @@ def _template_problem(exc: TemplateError, name: str) -> tuple[str, str]:
     return f"template {where}: {exc}", "fix the template at that line"
 
 
-def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dict[str, Any]:
-    """What the templates see: the edition, its stories as cards, the site, the links."""
+def edition_context(
+    config: Config, schedule: Schedule, edition: Edition, browser_url: str = ""
+) -> dict[str, Any]:
+    """What the templates see: the edition, its stories as cards, the site, the links.
+
+    ``links.browser`` is the edition's own web page ("View in browser"), set only when
+    there is one: the web app serves no archive of editions yet, so today nothing passes
+    ``browser_url`` and the templates leave the link out."""
     urls = {e.story.url for e in edition.stories}
     tz = config.site.tz
     cards = []
@@ -168,7 +182,7 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
         s = e.story
         image = None
         if s.image and s.image.url.startswith(("https://", "http://")):
-            image = {"url": s.image.url, "alt": s.image.caption or s.title}
+            image = {"url": _image_src(config, s.image.url), "alt": s.image.caption or s.title}
         also = []
         for link in s.also_read:
             url = link.target_url or link.href
@@ -207,10 +221,68 @@ def edition_context(config: Config, schedule: Schedule, edition: Edition) -> dic
                 for e in edition.listed
             ],
         },
-        "site": {"name": config.site.name or config.site.url, "url": config.site.url},
+        "site": site_context(config),
         "subscriber": {"name": NAME},
-        "links": {"unsubscribe": UNSUBSCRIBE_URL, "preferences": PREFERENCES_URL},
+        "links": {
+            "unsubscribe": UNSUBSCRIBE_URL,
+            "preferences": PREFERENCES_URL,
+            "browser": browser_url,
+        },
     }
+
+
+def _image_src(config: Config, url: str) -> str:
+    """Where an email shows a lead image from: the project's own copy, when it keeps one in
+    public/media/ (served by the web app at /media/, so it outlives the site's address: the
+    demo's sample site is gone when the demo ends), else the site's URL."""
+    name = media_name(url)
+    if name and (config.media_dir / name).is_file():
+        return f"{config.public_url}/media/{name}"
+    return url
+
+
+def site_context(config: Config) -> dict[str, str]:
+    """The site as every email template sees it: its name, home page (and its host, the
+    link's text), language (the HTML's ``lang``) and the postal address the footer carries
+    (one line; empty when unset)."""
+    return {
+        "name": config.publication,
+        "url": config.site.url,
+        "host": host_of(config.site.url),  # what a link to the site says: "asianlite.com"
+        "language": config.site.language or "und",
+        "postal_address": ", ".join(
+            line.strip(" ,") for line in config.site.postal_address.splitlines() if line.strip()
+        ),
+    }
+
+
+PREHEADER_MAX = 140  # about what inbox lists show after the subject
+
+
+def preheader(edition: dict[str, Any], subject: str) -> str:
+    """The line an inbox shows after the subject: the edition's first three headlines that
+    the subject does not already carry, joined with " · " and cut to PREHEADER_MAX at a
+    word. Never the subject itself: with no other headline, the lead's lede, else a count."""
+    said = subject.casefold()
+    titles = [c["title"] for c in edition.get("stories", []) if c["title"]]
+    fresh = [t for t in titles if t.casefold() not in said][:3]
+    lead = edition.get("lead") or {}
+    for candidate in (" · ".join(fresh), lead.get("summary", "")):
+        line = _cut(" ".join(candidate.split()), PREHEADER_MAX)
+        if line and line.casefold() != said:
+            return line
+    count = len(titles)
+    return f"{count} {'story' if count == 1 else 'stories'} in this edition"
+
+
+def _cut(text: str, limit: int) -> str:
+    """text at most limit characters long, cut at a space with an ellipsis when longer."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ·,;:") + "…"
 
 
 def _inert(value: str) -> str:

@@ -28,6 +28,7 @@ from syndicate.feeds.spec import MEDIA_TYPES, Feed, expand, load_feed_specs
 from syndicate.models import Story
 from syndicate.project.settings import Config
 from syndicate.store import ArchiveStore
+from syndicate.urls import host_of
 
 MANIFEST = ".manifest.json"
 _WRITERS = {"rss": rss_bytes, "atom": atom_bytes, "json": json_feed_bytes}
@@ -62,7 +63,7 @@ def build_feeds(config: Config, store: ArchiveStore, out: Path | None = None) ->
             f"{config.project / 'feeds'}: no feed definitions (*.toml)",
             "run 'syndicate init' for a starter, or add feeds/all.toml",
         )
-    feeds = expand(specs, store.sections())
+    feeds = expand(specs, store.sections(), config.publication)
     sources = list(config.sources.values())
     out.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out)
@@ -78,6 +79,7 @@ def build_feeds(config: Config, store: ArchiveStore, out: Path | None = None) ->
         probe=bool(config.feeds.probe_images),
         allow_private=any(s.allow_private for s in sources),
         user_agent=sources[0].user_agent if sources else "syndicate",
+        own_hosts={host_of(config.site.url)},
     )
     for feed in feeds:
         rows = [[*k, media.get(k[5]) if k[5] else None] for k in keys[feed.path]]
@@ -117,9 +119,8 @@ def build_feeds(config: Config, store: ArchiveStore, out: Path | None = None) ->
                 (out / f["file"]).unlink()
                 report.removed.append(f["file"])
                 _remove_empty_dirs((out / f["file"]).parent, out)
-    site = config.site.name or config.site.url
     for name, data in (
-        ("index.opml", opml_bytes(site, config.public_url, feeds, config.site.url)),
+        ("index.opml", opml_bytes(config.publication, config.public_url, feeds, config.site.url)),
         ("autodiscovery.html", autodiscovery_html(config.public_url, feeds)),
     ):
         if write_if_changed(out / name, data):
@@ -171,7 +172,7 @@ def _channel(
         self_urls={fmt: f"{config.public_url}/feeds/{feed.file(fmt)}" for fmt in feed.spec.formats},
         language=config.site.language,
         generator=f"syndicate {__version__}",
-        author=config.site.name or config.site.url,
+        author=config.publication,
         updated=_newest(entries),
         logo=config.site.logo or None,
         icon=config.site.icon or None,

@@ -6,7 +6,7 @@ from html import escape
 
 from lxml import etree
 
-from syndicate.feeds.spec import MEDIA_TYPES, Feed
+from syndicate.feeds.spec import MEDIA_TYPES, Feed, titled
 
 # OPML's `type` says how a reader should fetch the feed; "rss" is what readers expect for
 # RSS and Atom alike. Each feed is listed once, in the first format it is built in
@@ -15,7 +15,9 @@ _PREFERRED = ("rss", "atom", "json")
 
 
 def opml_bytes(site: str, public_url: str, feeds: list[Feed], home: str = "") -> bytes:
-    """OPML 2.0 listing every feed; per-section feeds sit in one folder per definition."""
+    """OPML 2.0 listing every feed; per-section feeds sit in one folder per definition,
+    named for the publication and the definition ("Asian Lite — Sections"), as a reader
+    shows the folder beside other publications' feeds."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site}: feeds"
@@ -25,9 +27,8 @@ def opml_bytes(site: str, public_url: str, feeds: list[Feed], home: str = "") ->
         parent = body
         if feed.spec.per_section:
             if feed.spec.name not in folders:
-                folders[feed.spec.name] = etree.SubElement(
-                    body, "outline", text=feed.spec.name, title=feed.spec.name
-                )
+                label = titled(site, feed.spec.name.replace("_", " ").replace("-", " ").title())
+                folders[feed.spec.name] = etree.SubElement(body, "outline", text=label, title=label)
             parent = folders[feed.spec.name]
         fmt = next(f for f in _PREFERRED if f in feed.spec.formats)
         attrs = {

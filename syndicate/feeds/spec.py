@@ -10,7 +10,15 @@ from syndicate.models import short_hash
 from syndicate.project.feedspecs import FEED_SETTINGS, FORMATS, FeedSpec, load_feed_specs
 
 # The definitions live with the project's other files; a build reads them from here too.
-__all__ = ["FEED_SETTINGS", "FORMATS", "Feed", "FeedSpec", "expand", "load_feed_specs"]
+__all__ = [
+    "FEED_SETTINGS",
+    "FORMATS",
+    "Feed",
+    "FeedSpec",
+    "expand",
+    "load_feed_specs",
+    "titled",
+]
 
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
 MEDIA_TYPES = {
@@ -35,17 +43,26 @@ class Feed:
         return self.path + EXTENSIONS[fmt]
 
 
-def expand(specs: list[FeedSpec], sections: dict[str, str]) -> list[Feed]:
-    """The concrete feeds: per-section specs become one feed per stored section.
+def titled(publication: str, title: str) -> str:
+    """A title that names its publication, "Asian Lite — World": in a reader's list of
+    subscriptions "World" alone could be anyone's. A title that already carries the name
+    (as written in feeds/*.toml) is left as it is."""
+    if not publication or publication.casefold() in title.casefold():
+        return title or publication
+    return f"{publication} — {title}" if title else publication
+
+
+def expand(specs: list[FeedSpec], sections: dict[str, str], publication: str = "") -> list[Feed]:
+    """The concrete feeds: per-section specs become one feed per stored section, each
+    titled with the publication's name in front.
 
     ``sections`` maps each stored section slug to its display name.
     """
     feeds = []
     for spec in specs:
         if not spec.per_section:
-            feeds.append(
-                Feed(spec, spec.name, _fill(spec.title), _fill(spec.description), spec.sections)
-            )
+            title = titled(publication, _fill(spec.title))
+            feeds.append(Feed(spec, spec.name, title, _fill(spec.description), spec.sections))
             continue
         for slug in sorted(sections):
             if spec.sections is not None and slug not in spec.sections:
@@ -55,7 +72,7 @@ def expand(specs: list[FeedSpec], sections: dict[str, str]) -> list[Feed]:
                 Feed(
                     spec,
                     f"{spec.name}/{_safe(slug)}",
-                    _fill(spec.title, name),
+                    titled(publication, _fill(spec.title, name)),
                     _fill(spec.description, name),
                     (slug,),
                 )

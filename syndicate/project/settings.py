@@ -12,12 +12,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
 from syndicate.urls import canonical_url, host_of
 
 CONFIG_FILE = "syndicate.toml"
+MEDIA_DIR = "public/media"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ SETTINGS: dict[str, dict[str, Setting]] = {
         "language": Setting(str, "en", "the site's main language (BCP 47)"),
         "logo": Setting(str, "", "URL of the site's logo, shown by feed readers"),
         "icon": Setting(str, "", "URL of the site's square icon (favicon), for feed readers"),
+        "postal_address": Setting(
+            str,
+            "",
+            "the publisher's postal address, shown in every email's footer (CAN-SPAM asks "
+            "commercial mail for one)",
+        ),
     },
     "store": {
         "url": Setting(
@@ -149,7 +157,10 @@ SOURCE_SETTINGS: dict[str, Setting] = {
     ),
     "max_age_days": Setting(int, 0, "skip stories older than this many days (0: no cutoff)"),
     "allow_private": Setting(
-        bool, False, "allow loopback and private addresses (tests, intranets)"
+        bool,
+        False,
+        "allow loopback and private addresses on other hosts than [site] url's, which is "
+        "always allowed (tests, intranets)",
     ),
     "allowed_hosts": Setting(list, [], "other hosts whose pages count as the site's own"),
     "recheck": Setting(
@@ -210,6 +221,7 @@ class SiteConfig:
     language: str
     logo: str
     icon: str
+    postal_address: str
 
     @property
     def tz(self) -> ZoneInfo:
@@ -309,6 +321,13 @@ class Config:
         return self.mail.url
 
     @property
+    def publication(self) -> str:
+        """The publication's name, as feed titles and emails show it: [site] name, else the
+        site's host (without its www.)."""
+        host = (urlsplit(self.site.url).hostname or "").removeprefix("www.")
+        return self.site.name or host or self.site.url
+
+    @property
     def public_url(self) -> str:
         """Where the web app is reached from outside, without a trailing slash."""
         url = self.web.public_url or f"http://{self.web.host}:{self.web.port}"
@@ -318,6 +337,12 @@ class Config:
     def feeds_out(self) -> Path:
         """The directory `feeds build` writes to."""
         return self.project / self.feeds.out
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the project keeps copies of images its emails show (the web app serves
+        them at /media/): the demo keeps its sample site's lead images there."""
+        return self.project / MEDIA_DIR
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:

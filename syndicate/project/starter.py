@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -12,13 +13,9 @@ from syndicate.errors import ConfigError
 from syndicate.project.secret import KEY_FILE, create_secret_key
 
 
-def init_project(
-    directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""
-) -> list[Path]:
-    """Write syndicate.toml, feeds/, schedules/ and templates/ into a directory.
-
-    Refuses to overwrite an existing project. Returns the files written.
-    """
+def check_init(directory: Path, site_url: str, timezone: str = "UTC") -> None:
+    """Raise ConfigError listing every problem with init's arguments: a site URL that is
+    not http(s), an unknown time zone, a project already in the directory."""
     problems = []
     if urlsplit(site_url).scheme not in ("http", "https") or not urlsplit(site_url).netloc:
         problems.append(
@@ -32,12 +29,24 @@ def init_project(
         problems.append(f"{directory / 'syndicate.toml'} already exists")
     if problems:
         raise ConfigError(problems, "fix the arguments; init never overwrites a project")
+
+
+def init_project(
+    directory: Path, site_url: str, timezone: str = "UTC", name: str = "", extra: str = ""
+) -> list[Path]:
+    """Write syndicate.toml, feeds/, schedules/ and templates/ into a directory; the
+    publication is named ``name``, else after the site's host.
+
+    Refuses to overwrite an existing project. Returns the files written.
+    """
+    check_init(directory, site_url, timezone)
     if not site_url.endswith("/") and not urlsplit(site_url).path:
         site_url += "/"
+    host = (urlsplit(site_url).hostname or "").removeprefix("www.")
     values = {
-        "site_url": site_url,
+        "site_url": _toml_text(site_url),
         "timezone": timezone,
-        "name": name or urlsplit(site_url).hostname or "",
+        "name": _toml_text(name or host),
         "extra": extra,
     }
     written = []
@@ -57,6 +66,12 @@ def init_project(
     if create_secret_key(directory):
         written.append(directory / KEY_FILE)
     return written
+
+
+def _toml_text(value: str) -> str:
+    """value as the inside of a TOML basic string: a name read from a web page may hold a
+    quote or a backslash (JSON's string escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
 def _walk(node, prefix: str = ""):

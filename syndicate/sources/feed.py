@@ -30,6 +30,7 @@ class FeedSource:
         self.cfg, self.site, self.store = cfg, site, store
         self.url = canonical_url(cfg.url) or cfg.url  # checked when the config was read
         hosts = {host_of(self.url), host_of(site.url)}
+        self.own_hosts = {host_of(site.url)}  # never refused as private: the site's own
         hosts |= {host_of(f"http://{h}") for h in cfg.allowed_hosts}
         self.ctx = SiteContext(
             hosts=hosts,
@@ -65,7 +66,7 @@ class FeedSource:
             progress.done()
 
     async def _fetch(self, report: GatherReport, progress: Progress) -> bytes | None:
-        fetcher = Fetcher(self.cfg, self.ctx.hosts)
+        fetcher = Fetcher(self.cfg, self.ctx.hosts, self.own_hosts)
         states = self.store.fetch_states([self.url])
         try:
             page = await fetcher.get(self.url, states)

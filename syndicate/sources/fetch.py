@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ import httpx
 from syndicate.errors import FetchError
 from syndicate.models import FetchState
 from syndicate.project.settings import SourceConfig
-from syndicate.urls import canonical_url, host_of, is_private_host
+from syndicate.urls import canonical_url, host_of, refused_private
 
 _RETRY_STATUS = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 
@@ -50,9 +50,13 @@ class Page:
 class Fetcher:
     """One crawl's HTTP client. Each host gets its own concurrency limit and pacing."""
 
-    def __init__(self, cfg: SourceConfig, allowed_hosts: set[str]) -> None:
+    def __init__(
+        self, cfg: SourceConfig, allowed_hosts: set[str], own_hosts: Collection[str] = ()
+    ) -> None:
         self.cfg = cfg
         self.allowed_hosts = allowed_hosts
+        # The configured site's own hosts: fetched even on a loopback or private address.
+        self.own_hosts = frozenset(own_hosts)
         self.delay = float(cfg.delay)
         self.requests = 0
         self.robots = None  # a protego.Protego, once robots.txt is read
@@ -86,9 +90,9 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"not an http(s) URL: {url}")
-        if not self.cfg.allow_private and is_private_host(parts.hostname or ""):
+        if refused_private(url, self.cfg.allow_private, self.own_hosts):
             raise FetchError(
-                "refusing a loopback/private address",
+                "refusing a loopback/private address (not the configured site's own host)",
                 "set allow_private = true for this source to allow it",
             )
         if self.robots is not None and not self.robots.can_fetch(url, self.cfg.user_agent):
@@ -167,7 +171,8 @@ class Fetcher:
                     await asyncio.sleep(int(retry_after))
                 continue
             return status, hdrs, body
-        raise FetchError(f"{last_error} after {self.cfg.retries + 1} tries")
+        tries = self.cfg.retries + 1
+        raise FetchError(f"{last_error} after {tries} {'try' if tries == 1 else 'tries'}")
 
     async def _stream(self, url: str, headers: dict[str, str]):
         async with self._client.stream("GET", url, headers=headers) as resp:

@@ -409,3 +409,16 @@ def _read_meta(doc: etree._Element, d: Declared) -> None:
     d.image = d.image or first("og:image", "og:image:url", "twitter:image")
     d.url = d.url or first("og:url")
     d.site_name = d.site_name or clean(first("og:site_name", "application-name"))
+
+
+def declared_site_name(doc: etree._Element) -> tuple[str, str]:
+    """(name, where it was declared) of the site a page belongs to: its og:site_name, else
+    the name of a JSON-LD WebSite node; ("", "") when it declares neither."""
+    for m in doc.iterfind(".//meta"):
+        key = (m.get("property") or m.get("name") or "").strip().lower()
+        if key == "og:site_name" and (name := clean(m.get("content"))):
+            return name, "og:site_name"
+    for node, _ in _json_ld(doc):
+        if "website" in _types(node) and (name := _text(node.get("name"))):
+            return name, "JSON-LD WebSite"
+    return "", ""

@@ -41,6 +41,8 @@ class SiteSource:
         self.store = store
         self.base = canonical_url(cfg.url) or cfg.url  # checked when the config was read
         self.hosts = {host_of(self.base)} | {host_of(f"http://{h}") for h in cfg.allowed_hosts}
+        # What SSRF protection never refuses: the configured site's host (www. folded).
+        self.own_hosts = {host_of(site.url)}
         self.ctx = SiteContext(
             hosts=self.hosts,
             tz=site.tz,
@@ -70,7 +72,7 @@ class _Crawl:
         self.quiet_404: set[str] = set()  # guessed URLs whose absence is no failure
         self.hints: dict[str, datetime] = {}
         self.tasks: set[asyncio.Task] = set()
-        self.fetcher = Fetcher(self.cfg, src.hosts)
+        self.fetcher = Fetcher(self.cfg, src.hosts, src.own_hosts)
         self.cutoff = (
             datetime.now(UTC) - timedelta(days=self.cfg.max_age_days)
             if self.cfg.max_age_days

@@ -230,6 +230,9 @@ class TelemetryStore(Protocol):
     def subscriber_totals(self) -> dict[str, int]:
         """Subscribers by status."""
 
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the database cannot be reached (/healthz)."""
+
     def record_gather(self, source: str, report: GatherReport) -> None:
         """Remember one gather run's counts."""
 

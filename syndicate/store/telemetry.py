@@ -156,6 +156,13 @@ class TelemetrySQL:
             rows = conn.execute(select(g).order_by(g.c.finished.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
 
+    def ping(self) -> None:
+        """Read one row of the store's own tables; raise StoreUnavailable when the database
+        cannot be reached. A table of ours, not ``SELECT 1``: a SQLite file deleted under a
+        running app reopens as an empty database, which must not count as healthy."""
+        with self.engine.connect() as conn:
+            conn.execute(select(s.meta.c.key).limit(1)).all()
+
     def subscriber_totals(self) -> dict[str, int]:
         """Subscribers by status."""
         sub = s.subscribers

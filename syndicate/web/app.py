@@ -1,5 +1,6 @@
-"""The web app (Starlette): the built feeds with conditional GET and gzip, /healthz, and
-the subscriber routes of web/people.py (subscribe, confirm, unsubscribe, preferences, metrics).
+"""The web app (Starlette): the built feeds with conditional GET and gzip, the images the
+project keeps for its emails (/media/), /healthz, and the subscriber routes of
+web/people.py (subscribe, confirm, unsubscribe, preferences, metrics).
 
 Feeds are served from the files `feeds build` wrote, never rendered per request, so any
 static host could serve them too; this app adds what readers rely on: exact content
@@ -8,6 +9,7 @@ types, a strong ETag per representation, Last-Modified, 304s, HEAD and gzip.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 from dataclasses import dataclass
@@ -16,10 +18,13 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from syndicate.errors import StoreError, StoreUnavailable
+from syndicate.models import one_line
 from syndicate.project import Project
 from syndicate.web.sockets import listen_socket
 
@@ -29,6 +34,13 @@ CONTENT_TYPES = {
     ".json": "application/feed+json; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
+}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
 }
 _GZIP_MIN = 860  # below about one packet, compressing saves nothing
 
@@ -43,21 +55,19 @@ class _Cached:
 
 
 class FeedFiles:
-    """Reads feed files from the build directory, with their validators, cached by mtime."""
+    """Reads the files of one directory (the feeds, the kept images), with their
+    validators, cached by mtime; only files with a suffix of ``types``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, types: dict[str, str] = CONTENT_TYPES) -> None:
         self.root = root
+        self.types = types
         self._cache: dict[Path, _Cached] = {}
 
     def get(self, rel: str) -> _Cached | None:
         """The file at ``rel`` under the root, or None when there is no such feed."""
         path = (self.root / rel).resolve()
         root = self.root.resolve()
-        if (
-            path.suffix not in CONTENT_TYPES
-            or path.name.startswith(".")
-            or root not in path.parents
-        ):
+        if path.suffix not in self.types or path.name.startswith(".") or root not in path.parents:
             return None
         try:
             st = path.stat()
@@ -82,14 +92,44 @@ class FeedFiles:
 def create_app(project: Project) -> Starlette:
     """The web app for a project. Later features add their routes here."""
     config = project.config
-    files = FeedFiles(config.feeds_out)
+    feed = _files_endpoint(FeedFiles(config.feeds_out), "feed", "/feeds/")
+    # Images are compressed already: gzip would only cost time.
+    media = _files_endpoint(FeedFiles(config.media_dir, IMAGE_TYPES), "image", "/media/", False)
 
-    async def feed(request: Request) -> Response:
+    async def healthz(request: Request) -> Response:
+        # "ok" only when the store answers: a load balancer or a monitor that reads this
+        # must not keep sending subscribers to an app that cannot record them.
+        problem = await _store_problem(store)
+        if problem:
+            return PlainTextResponse(f"{problem}\n", status_code=503)
+        return PlainTextResponse("ok\n")
+
+    from syndicate.store import open_store
+    from syndicate.web.people import routes as people_routes
+
+    store = open_store(config.store_url)
+    return Starlette(
+        routes=[
+            Route("/feeds/{path:path}", feed, methods=["GET", "HEAD"]),
+            Route("/media/{path:path}", media, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            *people_routes(project, store),
+        ],
+        lifespan=_closing(store),
+    )
+
+
+def _files_endpoint(files: FeedFiles, what: str, prefix: str, compress: bool = True):
+    """A GET/HEAD endpoint serving one directory's files as readers and mail programs
+    expect: exact content types, a strong ETag per representation, Last-Modified, 304s
+    and (for text) gzip."""
+
+    async def endpoint(request: Request) -> Response:
         rel = request.path_params["path"]
         found = files.get(rel)
         if found is None:
-            return PlainTextResponse(f"no feed at /feeds/{rel}\n", status_code=404)
-        use_gzip = len(found.body) >= _GZIP_MIN and _accepts_gzip(request)
+            return PlainTextResponse(f"no {what} at {prefix}{rel}\n", status_code=404)
+        use_gzip = compress and len(found.body) >= _GZIP_MIN and _accepts_gzip(request)
         etag = found.etag[:-1] + '-gz"' if use_gzip else found.etag
         headers = {
             "ETag": etag,
@@ -105,27 +145,30 @@ def create_app(project: Project) -> Starlette:
                 found.gzipped = gzip.compress(found.body, mtime=0)  # same bytes every time
             body = found.gzipped
             headers["Content-Encoding"] = "gzip"
-        media_type = CONTENT_TYPES[Path(rel).suffix]
+        media_type = files.types[Path(rel).suffix]
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(body))
             return Response(status_code=200, headers=headers, media_type=media_type)
         return Response(body, headers=headers, media_type=media_type)
 
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok\n")
+    return endpoint
 
-    from syndicate.store import open_store
-    from syndicate.web.people import routes as people_routes
 
-    store = open_store(config.store_url)
-    return Starlette(
-        routes=[
-            Route("/feeds/{path:path}", feed, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            *people_routes(project, store),
-        ],
-        lifespan=_closing(store),
-    )
+HEALTH_TIMEOUT = 5.0  # seconds the store may take to answer /healthz
+
+
+async def _store_problem(store) -> str:
+    """Why the store cannot serve now, in one line; "" when it answers. Asked in a thread,
+    so a database that hangs holds neither the event loop nor the answer past the limit."""
+    try:
+        await asyncio.wait_for(run_in_threadpool(store.ping), HEALTH_TIMEOUT)
+    except TimeoutError:
+        return f"the store did not answer within {HEALTH_TIMEOUT:g} s"
+    except StoreUnavailable as exc:  # "the store is unavailable (connection refused …)"
+        return one_line(exc.message)
+    except StoreError as exc:  # a failure of another kind: its first words are enough
+        return f"the store failed ({one_line(str(exc))[:200]})"
+    return ""
 
 
 def _closing(store):

@@ -20,7 +20,8 @@ BASE = "https://news.example.com"
 def site_project(
     tmp_path: Path, base: str, extra: str = "", timezone: str = "Asia/Kolkata", **source: object
 ) -> Path:
-    """`syndicate init` a project for a served site, allowed to crawl loopback."""
+    """`syndicate init` a project for a served site, allowed to crawl loopback. Init reads
+    the site's name from its home page: one GET of / before anything the test runs."""
     project = tmp_path / "proj"
     run_cli("init", str(project), "--site-url", base + "/", "--timezone", timezone, check=0)
     cfg = project / "syndicate.toml"
