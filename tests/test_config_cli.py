@@ -119,3 +119,36 @@ def test_bad_since_is_a_usage_error(tmp_path):
 
 def test_unknown_command_exits_2():
     assert run_cli("frobnicate").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stories"],
+        ["status"],
+        ["gather"],
+        ["feeds", "build"],
+        ["digest", "preview", "daily"],
+        ["send", "daily"],
+        ["subscribers", "list"],
+        ["bounces", "process", "bounces"],
+        ["worker", "--once"],
+        ["run", "--port", "0"],
+        ["serve", "--port", "0"],
+        ["db", "upgrade"],
+    ],
+)
+def test_a_bad_mail_url_stops_every_command_at_start_up(tmp_path, command):
+    """Before any work (no store is made, no edition): exit 2, the problem and the known
+    schemes."""
+    project = _project(tmp_path)
+    env = {"SYNDICATE_MAIL__URL": "smtpx://mail.example.org", "SYNDICATE_SECRET_KEY": "k"}
+    proc = run_cli(*command, project=project, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    error, hint = proc.stderr.splitlines()[-2:]
+    assert error == (
+        "error: environment SYNDICATE_MAIL__URL: 'mail.url' 'smtpx://mail.example.org' has an "
+        "unknown scheme 'smtpx:'; known: maildir:, smtp:, smtps:"
+    )
+    assert hint.startswith("hint: ") and "smtps://host:465 or maildir:PATH" in hint
+    assert not (project / "syndicate.db").exists()

@@ -242,13 +242,14 @@ def test_deployment_settings_come_from_the_environment(tmp_path, smtp):
 def test_a_registered_scheme_opens_its_transport_and_unknown_ones_name_the_known(
     tmp_path, monkeypatch
 ):
-    from syndicate import deliver
+    from syndicate import deliver, mailurl
     from syndicate.deliver.maildir import MaildirTransport
     from syndicate.deliver.smtp import SMTPTransport
     from syndicate.errors import ConfigError
 
-    # A copy: the scheme registered here does not outlive the test.
+    # Copies: the scheme registered here does not outlive the test.
     monkeypatch.setattr(deliver, "TRANSPORTS", dict(deliver.TRANSPORTS))
+    monkeypatch.setattr(mailurl, "MAIL_SCHEMES", dict(mailurl.MAIL_SCHEMES))
     outbox = MaildirTransport(tmp_path / "box")
     opened = []
 
@@ -260,6 +261,7 @@ def test_a_registered_scheme_opens_its_transport_and_unknown_ones_name_the_known
     assert deliver.open_transport("pigeon://loft?pool=2", tmp_path) is outbox
     assert deliver.open_transport("pigeons://loft", tmp_path) is outbox
     assert opened == [("pigeon://loft?pool=2", tmp_path), ("pigeons://loft", tmp_path)]
+    assert mailurl.mail_url_problems("pigeons://loft") == []  # the settings know it too
     # The built-in schemes still open what they did.
     assert isinstance(deliver.open_transport("smtps://mail.example.org", tmp_path), SMTPTransport)
     maildir = deliver.open_transport("maildir:public/outbox", tmp_path)

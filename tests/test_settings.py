@@ -138,3 +138,80 @@ def test_a_project_loads_its_schedules_once_and_finds_a_new_one_on_demand(projec
     with pytest.raises(ConfigError) as caught:
         loaded.digest("monthly")
     assert caught.value.hint == "digests defined: daily, weekly"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("smtpx://mail.example.org", "has an unknown scheme 'smtpx:'; known: maildir:, smtp:"),
+        ("mail.example.org:25", "has an unknown scheme 'mail.example.org:'"),
+        ("127.0.0.1:25", "has no scheme; known: maildir:, smtp:, smtps:"),
+        ("smtp://", "has no host"),
+        ("smtp://:587", "has no host"),
+        ("smtp://mail.example.org:smtp", "port 'smtp' is not a number from 1 to 65535"),
+        ("smtps://mail.example.org:99999", "port '99999' is not a number from 1 to 65535"),
+        ("smtp://mail.example.org:0", "port 0 is not a port"),
+        ("smtp://mail.example.org?poool=2", "unknown option 'poool' (known: pool, rate, timeout)"),
+        ("smtp://mail.example.org?pool=0", "option pool='0' must be a whole number, 1 or more"),
+        ("smtp://mail.example.org?rate=fast", "option rate='fast' must be a number, 0 or more"),
+        ("smtp://mail.example.org?timeout=0", "option timeout='0' must be a number, more than 0"),
+        ("maildir:", "names no directory"),
+        ("", "is empty"),
+    ],
+)
+def test_a_bad_mail_url_stops_loading_with_a_line_and_the_known_schemes(project, url, says):
+    with pytest.raises(ConfigError) as caught:
+        load_config(project, env={"SYNDICATE_MAIL__URL": url})
+    [line] = caught.value.problems
+    assert line.startswith(f"environment SYNDICATE_MAIL__URL: 'mail.url' {url!r} ")
+    assert says in line
+    assert "smtp://user:pass@host:587, smtps://host:465 or maildir:PATH" in caught.value.hint
+
+
+def test_the_file_is_named_for_a_mail_url_written_there_and_a_password_never_shown(project):
+    cfg = project / "syndicate.toml"
+    text = cfg.read_text().replace(
+        'url = "maildir:public/outbox"', 'url = "smtp://ann:s3cret@mail.example.org:5x7"'
+    )
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(project, env={})
+    [line] = caught.value.problems
+    assert line == (
+        f"{cfg}: 'mail.url' 'smtp://ann:***@mail.example.org:5x7' port '5x7' is not a number "
+        "from 1 to 65535"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "maildir:public/outbox",
+        "maildir:/var/mail/outbox",
+        "smtp://127.0.0.1:2525?pool=2&rate=20&timeout=5",
+        "smtp://user%40example.org:p%40ss@mail.example.org",
+        "smtps://mail.example.org:465",
+    ],
+)
+def test_good_mail_urls_load(project, url):
+    assert load_config(project, env={"SYNDICATE_MAIL__URL": url}).mail_url == url
+
+
+def test_a_transport_registered_later_is_a_known_scheme(project, monkeypatch):
+    from syndicate import deliver, mailurl
+
+    monkeypatch.setattr(deliver, "TRANSPORTS", dict(deliver.TRANSPORTS))
+    monkeypatch.setattr(mailurl, "MAIL_SCHEMES", dict(mailurl.MAIL_SCHEMES))
+    with pytest.raises(ConfigError):
+        load_config(project, env={"SYNDICATE_MAIL__URL": "pigeon://loft"})
+
+    @deliver.register_transport(
+        "pigeon", check_url=lambda url: [] if url.endswith("loft") else ["names no loft"]
+    )
+    def pigeon(url, project):  # pragma: no cover - never opened here
+        raise AssertionError
+
+    assert load_config(project, env={"SYNDICATE_MAIL__URL": "pigeon://loft"})
+    with pytest.raises(ConfigError) as caught:
+        load_config(project, env={"SYNDICATE_MAIL__URL": "pigeon://roof"})
+    assert caught.value.problems[0].endswith("'pigeon://roof' names no loft")

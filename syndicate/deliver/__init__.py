@@ -12,6 +12,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.mailurl import EXAMPLES, UrlRule, register_scheme
 
 
 class TransportError(SyndicateError):
@@ -52,12 +53,17 @@ TransportFactory = Callable[[str, Path], Transport]  # ([mail] url, project dir)
 TRANSPORTS: dict[str, TransportFactory] = {}
 
 
-def register_transport(*schemes: str) -> Callable[[TransportFactory], TransportFactory]:
-    """Function decorator: open URLs of these schemes with the factory."""
+def register_transport(
+    *schemes: str, check_url: UrlRule | None = None
+) -> Callable[[TransportFactory], TransportFactory]:
+    """Function decorator: open URLs of these schemes with the factory. check_url, when
+    given, says what is wrong with such a URL, so the settings refuse it at start-up
+    (syndicate.mailurl keeps the schemes the settings know)."""
 
     def deco(factory: TransportFactory) -> TransportFactory:
         for scheme in schemes:
             TRANSPORTS[scheme] = factory
+            register_scheme(scheme, check_url)
         return factory
 
     return deco
@@ -71,8 +77,7 @@ def open_transport(url: str, project: Path) -> Transport:
     if factory is None:
         raise ConfigError(
             f"mail.url {scheme + ':' if scheme else url!r}… is not a known transport",
-            f"use one of {', '.join(f'{s}:' for s in sorted(TRANSPORTS))}; "
-            "e.g. smtp://user:pass@host:587, smtps://host:465 or maildir:PATH",
+            f"use one of {', '.join(f'{s}:' for s in sorted(TRANSPORTS))}; e.g. {EXAMPLES}",
         )
     return factory(url, project)
 

@@ -12,11 +12,10 @@ import re
 import smtplib
 import socket
 import ssl
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from syndicate.deliver import TransportError
 from syndicate.digest.mime import DataReady
-from syndicate.errors import ConfigError
+from syndicate.mailurl import smtp_options
 
 # "No such user" replies: the address does not exist, so it is suppressed (a hard bounce).
 _NO_SUCH_USER = re.compile(
@@ -31,24 +30,12 @@ class SMTPTransport:
     """Connections to one SMTP server."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        try:
-            self.pool = max(1, int(query.get("pool", ["4"])[0]))
-            self.rate = float(query.get("rate", ["0"])[0])
-            self.timeout = float(query.get("timeout", ["30"])[0])
-            port = parts.port
-        except ValueError as exc:
-            raise ConfigError(
-                f"mail.url: {exc}", "pool, rate and timeout are numbers; port too"
-            ) from exc
-        if not parts.hostname:
-            raise ConfigError("mail.url has no host", "write smtp://host:587 or smtps://host:465")
-        self.implicit_tls = parts.scheme == "smtps"
-        self.host = parts.hostname
-        self.port = port or (465 if self.implicit_tls else 587)
-        self.user = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
+        # The settings checked the URL at start-up with the same reader (syndicate.mailurl).
+        options = smtp_options(url)
+        self.implicit_tls = options.implicit_tls
+        self.host, self.port = options.host, options.port
+        self.user, self.password = options.user, options.password
+        self.pool, self.rate, self.timeout = options.pool, options.rate, options.timeout
 
     def describe(self) -> str:
         who = f"{self.user}@" if self.user else ""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
+from syndicate.mailurl import EXAMPLES, mail_url_problems, shown
 from syndicate.urls import canonical_url, host_of
 
 CONFIG_FILE = "syndicate.toml"
@@ -493,8 +494,13 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
             "(e.g. 'Asia/Kolkata', 'UTC')"
         )
     sources = _load_sources(where, data.get("sources"), site.get("url"), problems)
+    mail_problems = _mail_url_problems(where, values["mail"]["url"], env)
+    problems += mail_problems
     if problems:
-        raise ConfigError(problems, f"fix {path.name} (or the environment) and run again")
+        hint = f"fix {path.name} (or the environment) and run again"
+        if mail_problems:
+            hint += f"; mail.url is {EXAMPLES}"
+        raise ConfigError(problems, hint)
     sections = {name: cls(**values[name]) for name, cls in SECTIONS.items()}
     return Config(
         project=project,
@@ -502,6 +508,17 @@ def load_config(project: Path, env: dict[str, str] | None = None) -> Config:
         sources=sources,
         **{k: v for k, v in sections.items() if k != "store"},
     )
+
+
+def _mail_url_problems(where: str, url: Any, env: dict[str, str]) -> list[str]:
+    """What is wrong with [mail] url (its scheme, host, port, options), checked here so
+    that every command refuses a bad one at start-up, not a send after the edition is made.
+    A value from the environment is named as such (the file is not where to fix it)."""
+    if not isinstance(url, str):
+        return []  # read_table said so already
+    if any(name.upper() == "SYNDICATE_MAIL__URL" for name in env):
+        where = "environment SYNDICATE_MAIL__URL"
+    return [f"{where}: 'mail.url' {shown(url)!r} {p}" for p in mail_url_problems(url)]
 
 
 def _load_sources(
