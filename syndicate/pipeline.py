@@ -9,12 +9,13 @@ these and nothing below them.
   the send workers; load_edition: a stored edition as a worker composes it.
 - send_test_copy / write_dry_run: `send --to` and `send --dry-run`, outside the ledger.
 - send_confirmation: the double opt-in mail.
+- check_mail: `mail check`, the way to the mail system tried, nothing sent.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -35,7 +36,7 @@ from syndicate.sources import Progress, source_for
 from syndicate.store import Store
 
 if TYPE_CHECKING:  # the feed writers and the mail machinery load only when used
-    from syndicate.deliver import Transport
+    from syndicate.deliver import CheckStep, Transport
     from syndicate.deliver.bounces import BounceReport
     from syndicate.deliver.send import RetryPolicy, SendReport
     from syndicate.digest.make import Made
@@ -541,3 +542,32 @@ def send_confirmation(config: Config, sub: Subscriber, schedule: Schedule | None
         conn.send(envelope_sender(sender_for(config, schedule)), sub.email, message)
     finally:
         conn.close()
+
+
+def check_mail(
+    project: Project, transport: Transport, to: str | None = None
+) -> Iterator[CheckStep]:
+    """`mail check`: the transport tried step by step with the envelope sender of each
+    digest (one when they share it) and a test recipient (default postmaster at the first
+    sender's domain, which every mail domain must have), sending nothing; then a warning
+    for what mail should carry and the settings lack ([site] postal_address)."""
+    from syndicate.deliver import CheckStep
+    from syndicate.digest.make import envelope_sender, sender_for
+
+    config = project.config
+    schedules = list(project.digests.values()) or [Schedule(name="", kind="digest", title="")]
+    senders = [sender_for(config, schedule) for schedule in schedules]
+    envelopes = list(dict.fromkeys(envelope_sender(sender) for sender in senders))
+    recipient = to or f"postmaster@{senders[0].domain}"
+    check = getattr(transport, "check", None)
+    if check is None:  # a transport registered by a plugin may have none
+        yield CheckStep("transport", "skipped", f"{transport.describe()} has no check")
+    else:
+        yield from check(envelopes, recipient)
+    if not config.site.postal_address.strip():
+        yield CheckStep(
+            "postal",
+            "warning",
+            "[site] postal_address is empty; CAN-SPAM asks commercial mail for the sender's "
+            "postal address (the footer shows it)",
+        )

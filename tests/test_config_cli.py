@@ -132,6 +132,7 @@ def test_unknown_command_exits_2():
         ["send", "daily"],
         ["subscribers", "list"],
         ["bounces", "process", "bounces"],
+        ["mail", "check"],
         ["worker", "--once"],
         ["run", "--port", "0"],
         ["serve", "--port", "0"],

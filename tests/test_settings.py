@@ -215,3 +215,9 @@ def test_a_transport_registered_later_is_a_known_scheme(project, monkeypatch):
     with pytest.raises(ConfigError) as caught:
         load_config(project, env={"SYNDICATE_MAIL__URL": "pigeon://roof"})
     assert caught.value.problems[0].endswith("'pigeon://roof' names no loft")
+
+
+def test_the_postal_address_is_a_site_setting(project):
+    assert load_config(project, env={}).site.postal_address == ""
+    config = load_config(project, env={"SYNDICATE_SITE__POSTAL_ADDRESS": "1 Quay St, Harbour"})
+    assert config.site.postal_address == "1 Quay St, Harbour"

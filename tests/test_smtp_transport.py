@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from smtp_server import SMTPServer
+from smtp_server import SMTPServer, self_signed, server_context
 
 from syndicate.deliver import TransportError
 from syndicate.deliver.smtp import SMTPTransport, _stuffed
@@ -67,51 +67,7 @@ def test_messages_arrive_byte_for_byte_and_refusals_leave_the_connection_usable(
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1: (cert path, key path)."""
-    import ipaddress
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=7))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def _server_context(certificate):
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    return context
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
@@ -124,7 +80,7 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
 def test_starttls_and_login(certificate, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     server = SMTPServer(
-        tls_context=_server_context(certificate),
+        tls_context=server_context(*certificate),
         require_starttls=True,
         authenticator=_authenticator,
         auth_required=True,
@@ -145,7 +101,7 @@ def test_starttls_and_login(certificate, monkeypatch):
 def test_implicit_tls(certificate, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     server = SMTPServer(
-        ssl_context=_server_context(certificate),
+        ssl_context=server_context(*certificate),
         authenticator=_authenticator,
         auth_require_tls=False,  # aiosmtpd knows TLS only from STARTTLS
     ).start()
@@ -168,7 +124,7 @@ def test_no_password_in_clear_and_untrusted_certificates_refused(certificate):
     finally:
         plain.stop()
     # SSL_CERT_FILE not set: the self-signed certificate is not trusted, nothing is sent.
-    tls = SMTPServer(ssl_context=_server_context(certificate)).start()
+    tls = SMTPServer(ssl_context=server_context(*certificate)).start()
     try:
         conn = SMTPTransport(f"smtps://127.0.0.1:{tls.port}").connect()
         with pytest.raises(TransportError) as untrusted:

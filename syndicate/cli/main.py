@@ -18,6 +18,7 @@ from syndicate import __version__, pipeline
 from syndicate.cli.context import open_project, project_of
 from syndicate.cli.editions import editions
 from syndicate.cli.mail import bounces, send, subscribers
+from syndicate.cli.mailcheck import mail
 from syndicate.cli.progress import progress_for_terminal
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Story
@@ -366,6 +367,7 @@ cli.add_command(subscribers)
 cli.add_command(bounces)
 cli.add_command(send)
 cli.add_command(editions)
+cli.add_command(mail)
 
 
 def main() -> None:

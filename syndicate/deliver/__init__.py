@@ -6,9 +6,10 @@ like SMTPTransport and a factory registered with ``register_transport``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError, SyndicateError
@@ -23,6 +24,16 @@ class TransportError(SyndicateError):
     def __init__(self, kind: str, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.kind, self.code = kind, code
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """One step of `syndicate mail check`: what was tried, how it went (a warning is said
+    and does not fail the check) and the line to show, with the server's reply."""
+
+    step: str
+    state: Literal["ok", "failed", "skipped", "warning"]
+    detail: str
 
 
 class Connection(Protocol):
@@ -46,6 +57,10 @@ class Transport(Protocol):
 
     def describe(self) -> str:
         """The transport for humans, without secrets."""
+
+    def check(self, senders: Sequence[str], recipient: str) -> Iterator[CheckStep]:
+        """Try the way to the mail system one step at a time, sending nothing: each step
+        as it is done, the first failed one last (`syndicate mail check`)."""
 
 
 TransportFactory = Callable[[str, Path], Transport]  # ([mail] url, project dir) → Transport

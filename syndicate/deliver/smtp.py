@@ -12,8 +12,9 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Iterator, Sequence
 
-from syndicate.deliver import TransportError
+from syndicate.deliver import CheckStep, TransportError
 from syndicate.digest.mime import DataReady
 from syndicate.mailurl import smtp_options
 
@@ -44,6 +45,12 @@ class SMTPTransport:
 
     def connect(self) -> _SMTPConnection:
         return _SMTPConnection(self)
+
+    def check(self, senders: Sequence[str], recipient: str) -> Iterator[CheckStep]:
+        """The SMTP conversation up to RCPT TO, then RSET and QUIT: see smtpcheck."""
+        from syndicate.deliver.smtpcheck import check_smtp
+
+        return check_smtp(self, senders, recipient)
 
 
 class _SMTPConnection:

@@ -53,7 +53,7 @@ SETTINGS: dict[str, dict[str, Setting]] = {
             str,
             "",
             "the publisher's postal address, shown in every email's footer (CAN-SPAM asks "
-            "commercial mail for one)",
+            "commercial mail for one; `mail check` warns while it is empty)",
         ),
     },
     "store": {
