@@ -251,6 +251,19 @@ class Subscriber:
 
 
 @dataclass
+class Reactivation:
+    """An operator's word that brought an address back from what it was (erased, bounced,
+    complained, unsubscribed): the suppression's reason and time, why, who and when."""
+
+    was: str
+    detail: str
+    since: datetime | None
+    reason: str
+    by: str
+    at: datetime
+
+
+@dataclass
 class Delivery:
     """One edition to one subscriber: a row of the ledger."""
 

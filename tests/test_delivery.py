@@ -128,7 +128,7 @@ def test_subscribers_commands(tmp_path, smtp):
     assert imported.returncode == 1  # a bad row, reported; the good ones kept
     assert f"{csv}:3: 'not-an-address'" in imported.stderr
     assert "repeats line 2; merged" in imported.stderr
-    assert "2 new, 1 updated, 2 problems, 0 confirmations" in imported.stdout
+    assert "2 new, 0 updated, 2 problems, 0 confirmations" in imported.stdout  # ann merged
     added = run_cli("subscribers", "add", "Carol@Example.org", "--name", "Carol", project=project)
     assert (
         "carol@example.org: pending" in added.stdout and "confirmation email sent" in added.stdout
@@ -145,10 +145,11 @@ def test_subscribers_commands(tmp_path, smtp):
     assert exported.stdout.count("\n") == 3 and '"status": "pending"' in exported.stdout
     run_cli("subscribers", "erase", "bob@example.org", project=project, check=0)
     assert "bob@" not in run_cli("subscribers", "list", project=project).stdout
-    # Erased, then re-imported with attested consent: still never mailed.
-    run_cli("subscribers", "add", "bob@example.org", "--confirmed", project=project, check=0)
+    # Erased, then added again with attested consent: refused, so never mailed.
+    again = run_cli("subscribers", "add", "bob@example.org", "--confirmed", project=project)
+    assert again.returncode == 1 and "bob@example.org was erased on " in again.stderr
     sent = run_cli("send", "daily", project=project, check=0)
-    assert "1 sent" in sent.stdout and "1 skipped" in sent.stdout
+    assert "1 sent" in sent.stdout and "0 skipped" in sent.stdout
     assert not smtp.to("bob@example.org")
     bad = run_cli("subscribers", "add", "nope", project=project)
     assert bad.returncode == 2 and "not an email address" in bad.stderr

@@ -25,14 +25,34 @@ def subscribers() -> None:
 @click.option("--name", default="", help="the subscriber's name")
 @click.option("--digest", "digests", multiple=True, help="a digest (default: all)")
 @click.option("--confirmed", is_flag=True, help="consent already given: active at once")
+@click.option(
+    "--reactivate",
+    is_flag=True,
+    help="bring back an address that was erased, bounced, complained or unsubscribed "
+    "(active at once; needs --reason)",
+)
+@click.option("--reason", help="with --reactivate: how and when the person asked (recorded)")
 @click.pass_context
 def subscribers_add(
-    ctx: click.Context, email: str, name: str, digests: tuple[str, ...], confirmed: bool
+    ctx: click.Context,
+    email: str,
+    name: str,
+    digests: tuple[str, ...],
+    confirmed: bool,
+    reactivate: bool,
+    reason: str | None,
 ) -> None:
     """Add a subscriber; without --confirmed, a confirmation email is sent (opt-in)."""
     from syndicate import people
 
-    config, store = open_project(ctx, signs=not confirmed)
+    if reactivate and not (reason or "").strip():
+        raise ConfigError(
+            "--reactivate needs --reason", "e.g. --reason 'asked by phone on 2 Dec, ticket 4411'"
+        )
+    if reason is not None and not reactivate:
+        raise ConfigError("--reason goes with --reactivate", "add --reactivate, or drop --reason")
+    active = confirmed or reactivate
+    config, store = open_project(ctx, signs=not active)
     project = project_of(ctx)
     try:
         try:
@@ -40,7 +60,9 @@ def subscribers_add(
         except ValueError as exc:
             raise ConfigError(f"{email!r} is not an email address: {exc}") from exc
         chosen = people.digests_of(project.digests, list(digests))
-        sub, pending = people.subscribe(store, address, name, chosen, confirmed)
+        sub, pending = people.subscribe(
+            store, address, name, chosen, active, reactivate=reason if reactivate else None
+        )
     finally:
         store.close()
     click.echo(f"{sub.email}: {sub.status} ({', '.join(sub.digests)})")
@@ -58,12 +80,14 @@ def subscribers_import(
 ) -> None:
     """Import a CSV with an email column (and optionally name)."""
     from syndicate import people
+    from syndicate.people import lists
 
     _, store = open_project(ctx, signs=not confirmed)
     project = project_of(ctx)
     try:
         chosen = people.digests_of(project.digests, list(digests))
-        report = people.import_csv(store, path, chosen, confirmed)
+        plan = lists.plan_import(store, path, confirmed)
+        report = lists.apply_import(store, plan, chosen, confirmed)
     finally:
         store.close()
     for line in report.problems:
@@ -74,7 +98,7 @@ def subscribers_import(
         f"{len(report.problems)} problems, {len(report.pending)} confirmations"
         + (f" ({failed} not sent)" if failed else "")
     )
-    ctx.exit(1 if failed or any("skipped" in p for p in report.problems) else 0)
+    ctx.exit(1 if failed or report.skipped else 0)
 
 
 @subscribers.command("list")
@@ -92,17 +116,34 @@ def subscribers_list(ctx: click.Context) -> None:
 
 
 @subscribers.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), help="default csv")
+@click.option("--email", help="one person's data only, as one JSON document")
 @click.pass_context
-def subscribers_export(ctx: click.Context, fmt: str) -> None:
-    """Every subscriber with the proof of consent, as CSV or JSON lines."""
-    from syndicate import people
+def subscribers_export(ctx: click.Context, fmt: str | None, email: str | None) -> None:
+    """Every subscriber with the proof of consent, as CSV or JSON lines; or with --email,
+    all that is kept of one person (subscriptions, consent, status, bounces, reactivations,
+    suppression, every message sent them) as JSON."""
+    import json
 
+    from syndicate.people import lists
+
+    if email and fmt == "csv":
+        raise ConfigError("--email exports JSON", "drop --format csv")
     _, store = open_project(ctx)
     try:
-        sys.stdout.write(people.export(store, fmt))
+        if not email:
+            sys.stdout.write(lists.export(store, fmt or "csv"))
+            return
+        found = lists.export_person(store, email)
     finally:
         store.close()
+    if found is None:
+        raise SyndicateError(
+            f"nothing is kept about {email.strip()!r}: not a subscriber, never mailed, not "
+            "suppressed",
+            "check the spelling; see 'syndicate subscribers list'",
+        )
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
 
 
 @subscribers.command("remove")
@@ -124,15 +165,19 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 @click.argument("email")
 @click.pass_context
 def subscribers_erase(ctx: click.Context, email: str) -> None:
-    """GDPR erasure: delete the person's data, keep a hash so they are never mailed."""
+    """GDPR erasure: delete the person's data everywhere (their messages kept only as
+    anonymous counts), keep a hash of the address so it is never mailed."""
     from syndicate import people
 
     _, store = open_project(ctx)
     try:
-        found = people.erase(store, email)
+        found, rows = people.erase(store, email)
     finally:
         store.close()
-    click.echo(f"{email}: {'erased' if found else 'not found'}; address suppressed")
+    click.echo(
+        f"{email}: {'erased' if found else 'not a subscriber'}; {rows} messages kept as "
+        "anonymous counts; address suppressed (a hash of it kept)"
+    )
 
 
 @click.group()

@@ -18,6 +18,7 @@ from syndicate.models import (
     FetchState,
     GatherReport,
     MediaInfo,
+    Reactivation,
     Story,
     Subscriber,
     SubscriberStatus,
@@ -129,7 +130,8 @@ class EditionStore(Protocol):
 
 
 class PeopleStore(Protocol):
-    """Subscribers, their digests, and the suppression list."""
+    """Subscribers, their digests, the suppression list, the reasons addresses were
+    brought back, and one person's data as a whole (their export, their erasure)."""
 
     def save_subscriber(self, sub: Subscriber) -> str:
         """Insert or update a subscriber and their digests: 'new' or 'updated'."""
@@ -153,6 +155,23 @@ class PeopleStore(Protocol):
 
     def suppressed(self, emails: Iterable[str]) -> set[str]:
         """Which of these addresses are suppressed."""
+
+    def suppression(self, email: str) -> tuple[str, datetime] | None:
+        """Why and since when an address is suppressed (None: it is not)."""
+
+    def reactivate(self, email: str, record: Reactivation) -> None:
+        """Lift the address's suppression and keep the operator's reason, at once."""
+
+    def reactivations(self, email: str) -> list[Reactivation]:
+        """The reasons this address was brought back, oldest first."""
+
+    def person_deliveries(self, email: str) -> list[dict]:
+        """Every ledger row of this address with its edition's digest, slot and subject."""
+
+    def erase_subscriber(self, email: str) -> tuple[bool, int]:
+        """Delete everything of this person but anonymous ledger counts and a hash of the
+        address on the suppression list: (whether there was a subscriber, rows made
+        anonymous)."""
 
 
 class LedgerStore(Protocol):
@@ -228,7 +247,8 @@ class TelemetryStore(Protocol):
         """The newest gather runs."""
 
     def subscriber_totals(self) -> dict[str, int]:
-        """Subscribers by status."""
+        """Subscribers by status; active or pending ones whose address is suppressed count
+        as 'suppressed' (no send reaches them)."""
 
     def ping(self) -> None:
         """Raise StoreUnavailable when the database cannot be reached (/healthz)."""

@@ -1,4 +1,6 @@
-"""The store's subscribers, their subscriptions and the suppression list."""
+"""The store's subscribers, their subscriptions, the suppression list, the reasons an
+address was brought back, and what one person's data is (export) or must stop being
+(erasure)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import String, cast, delete, insert, literal, select, update
 
-from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.models import DeliveryStatus, Reactivation, Subscriber, SubscriberStatus
 from syndicate.store import schema as s
 
 
@@ -150,3 +152,96 @@ class PeopleSQL:
                 )
                 found.update(by_hash[h] for (h,) in conn.execute(q))
         return found
+
+    def suppression(self, email: str) -> tuple[str, datetime] | None:
+        """Why and since when an address is suppressed, or None when it is not."""
+        t = s.suppressions
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.c.reason, t.c.at).where(t.c.hash == address_hash(email))
+            ).first()
+        return (row.reason, row.at) if row else None
+
+    def reactivate(self, email: str, record: Reactivation) -> None:
+        """Lift the address's suppression and keep the operator's reason, in one step."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.suppressions).where(s.suppressions.c.hash == address_hash(email)))
+            conn.execute(
+                insert(s.reactivations).values(
+                    subscriber_id=Subscriber(email).id, was=record.was, detail=record.detail,
+                    since=record.since, reason=record.reason, done_by=record.by, at=record.at,
+                )
+            )  # fmt: skip
+
+    def reactivations(self, email: str) -> list[Reactivation]:
+        """The reasons this address was brought back, oldest first."""
+        t = s.reactivations
+        q = select(t).where(t.c.subscriber_id == Subscriber(email).id).order_by(t.c.at, t.c.id)
+        with self.engine.connect() as conn:
+            return [
+                Reactivation(r.was, r.detail, r.since, r.reason, r.done_by, r.at)
+                for r in conn.execute(q)
+            ]
+
+    def person_deliveries(self, email: str) -> list[dict]:
+        """Every ledger row of this address, oldest edition first: dicts of edition (id),
+        digest, slot, subject, status, attempts, sent_at, message_id and error."""
+        d, e = s.deliveries, s.editions
+        q = (
+            select(
+                d.c.edition_id.label("edition"),
+                e.c.schedule.label("digest"),
+                e.c.slot,
+                e.c.subject,
+                d.c.status,
+                d.c.attempts,
+                d.c.sent_at,
+                d.c.message_id,
+                d.c.error,
+            )
+            .join(e, e.c.id == d.c.edition_id)
+            .where(d.c.subscriber_id == Subscriber(email).id)
+            .order_by(e.c.slot, d.c.edition_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def erase_subscriber(self, email: str) -> tuple[bool, int]:
+        """GDPR erasure, in one transaction: the subscriber, their subscriptions and
+        reactivation records deleted; their ledger rows kept only as anonymous counts
+        (edition, status, attempts: no address, name, id, message id, error or time; a row
+        not yet sent will never be); a hash of the address on the suppression list.
+        (whether there was a subscriber, how many ledger rows were made anonymous)."""
+        key = email.strip().lower()
+        sub_id = Subscriber(key).id
+        d = s.deliveries
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.subscriptions).where(s.subscriptions.c.subscriber_id == sub_id))
+            found = conn.execute(delete(s.subscribers).where(s.subscribers.c.id == sub_id)).rowcount
+            conn.execute(delete(s.reactivations).where(s.reactivations.c.subscriber_id == sub_id))
+            mine = d.c.subscriber_id == sub_id
+            # Not sent yet: skipped, so that no sender ever takes it (it has no address).
+            conn.execute(
+                update(d)
+                .where(mine, d.c.status.in_(_NOT_SENT_YET))
+                .values(status=str(DeliveryStatus.SKIPPED))
+            )
+            # The UNIQUE (edition, subscriber) key is kept apart by the row's own id:
+            # "~ID", which no address hashes to and which says nothing of the person.
+            anonymous = literal("~", String) + cast(d.c.id, String)
+            rows = conn.execute(update(d).where(mine).values(**_ANONYMOUS, subscriber_id=anonymous))
+            conn.execute(delete(s.suppressions).where(s.suppressions.c.hash == address_hash(key)))
+            conn.execute(
+                insert(s.suppressions).values(
+                    hash=address_hash(key), reason="erased", at=datetime.now(UTC)
+                )
+            )
+        return bool(found), rows.rowcount
+
+
+# What an erased person's ledger row keeps of them: nothing but the counts.
+_ANONYMOUS = {
+    "email": "", "name": "", "message_id": None, "error": None, "sent_at": None,
+    "sent_by": None, "next_try": None, "claimed_by": None, "claimed_until": None,
+}  # fmt: skip
+_NOT_SENT_YET = [str(DeliveryStatus.PENDING), str(DeliveryStatus.DEFERRED)]

@@ -208,6 +208,22 @@ suppressions = Table(
     Column("at", AwareDateTime, nullable=False),
 )
 
+# An operator's word that brought an address back (`subscribers add --reactivate --reason`)
+# from what it was (erased, bounced, complained, unsubscribed): why, who and when, shown in
+# the person's export and deleted with the rest of their data. Added in migration 0004.
+reactivations = Table(
+    "reactivations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", String(16), nullable=False, index=True),
+    Column("was", String(16), nullable=False),  # erased, bounced, complained, unsubscribed
+    Column("detail", Text, nullable=False, default=""),  # the suppression's reason, if any
+    Column("since", AwareDateTime),  # when it was suppressed
+    Column("reason", Text, nullable=False),
+    Column("done_by", String(200), nullable=False),  # user@host
+    Column("at", AwareDateTime, nullable=False),
+)
+
 # The ledger: one row per edition and subscriber (UNIQUE), marked sent right after the 250.
 deliveries = Table(
     "deliveries",
@@ -230,6 +246,8 @@ deliveries = Table(
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
 )
 Index("ix_deliveries_todo", deliveries.c.edition_id, deliveries.c.status, deliveries.c.next_try)
+# One person's rows, for their export and their erasure (migration 0004).
+Index("ix_deliveries_subscriber", deliveries.c.subscriber_id)
 # The messages of the last minutes (throughput in `status`), and the newest send (/metrics).
 Index("ix_deliveries_sent_at", deliveries.c.sent_at)
 

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 
-from syndicate.models import GatherReport
+from syndicate.models import GatherReport, SubscriberStatus
 from syndicate.store import schema as s
 from syndicate.store.claimer import process_of
+from syndicate.store.people import address_hash
 
 
 class TelemetrySQL:
@@ -84,9 +85,7 @@ class TelemetrySQL:
                     return 0.0
                 return value.timestamp() if isinstance(value, datetime) else float(value)
 
-            subs = conn.execute(
-                select(s.subscribers.c.status, func.count()).group_by(s.subscribers.c.status)
-            ).all()
+            subs = _subscriber_totals(conn).items()
             sent = conn.execute(
                 select(s.deliveries.c.status, func.count()).group_by(s.deliveries.c.status)
             ).all()
@@ -164,8 +163,29 @@ class TelemetrySQL:
             conn.execute(select(s.meta.c.key).limit(1)).all()
 
     def subscriber_totals(self) -> dict[str, int]:
-        """Subscribers by status."""
-        sub = s.subscribers
+        """Subscribers by status; active or pending ones whose address is suppressed count
+        as 'suppressed' (see _subscriber_totals)."""
         with self.engine.connect() as conn:
-            q = select(sub.c.status, func.count()).group_by(sub.c.status)
-            return {status: n for status, n in conn.execute(q)}
+            return _subscriber_totals(conn)
+
+
+def _subscriber_totals(conn) -> dict[str, int]:
+    """Subscribers by status, where an active or pending one whose address is on the
+    suppression list counts as 'suppressed': sends skip them, so `status` and /metrics
+    must not count them as reached (a status written before suppressions were checked, or
+    by hand, would say otherwise). The list keeps hashes only, so the addresses are hashed
+    here."""
+    sub = s.subscribers
+    q = select(sub.c.status, func.count()).group_by(sub.c.status)
+    totals = {status: n for status, n in conn.execute(q)}
+    blocked = {h for (h,) in conn.execute(select(s.suppressions.c.hash))}
+    if blocked:
+        reachable = select(sub.c.email, sub.c.status).where(sub.c.status.in_(_REACHABLE))
+        for email, status in conn.execute(reachable):
+            if address_hash(email) in blocked:
+                totals[status] -= 1
+                totals["suppressed"] = totals.get("suppressed", 0) + 1
+    return {status: n for status, n in totals.items() if n}
+
+
+_REACHABLE = [str(SubscriberStatus.ACTIVE), str(SubscriberStatus.PENDING)]
