@@ -8,14 +8,15 @@ these and nothing below them.
   added by the one late-joiner rule (see recipients_welcome), then sent here or left to
   the send workers; load_edition: a stored edition as a worker composes it.
 - send_test_copy / write_dry_run: `send --to` and `send --dry-run`, outside the ledger.
-- send_confirmation: the double opt-in mail.
+- send_confirmation / send_confirmations: the double opt-in mail, to one or to a list.
 - check_mail: `mail check`, the way to the mail system tried, nothing sent.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -526,6 +527,16 @@ def process_bounces(store: Store, maildir: Path) -> BounceReport:
 def send_confirmation(config: Config, sub: Subscriber, schedule: Schedule | None = None) -> None:
     """Email the double opt-in link for schedule's digest (sub's first when the schedule is
     not known); raises TransportError (or a ConfigError) when it cannot be sent."""
+    envelope, message = _confirmation(config, sub, schedule)
+    conn = open_transport(config).connect()
+    try:
+        conn.send(envelope, sub.email, message)
+    finally:
+        conn.close()
+
+
+def _confirmation(config: Config, sub: Subscriber, schedule: Schedule | None) -> tuple[str, bytes]:
+    """(envelope sender, message) of the double opt-in mail for schedule's digest."""
     from syndicate.digest.make import confirmation, envelope_sender, sender_for
     from syndicate.project.secret import secret_key
     from syndicate.tokens import Tokens
@@ -537,11 +548,48 @@ def send_confirmation(config: Config, sub: Subscriber, schedule: Schedule | None
     tokens = Tokens(secret_key(config.project))
     link = f"{config.public_url}/confirm/{tokens.confirm(sub.id, digest)}"
     message = confirmation(config, schedule, sub, link)
-    conn = open_transport(config).connect()
+    return envelope_sender(sender_for(config, schedule)), message
+
+
+def send_confirmations(
+    project: Project, subs: Sequence[Subscriber], done: Callable[[Subscriber, str | None], None]
+) -> int:
+    """Email the double opt-in link to each of subs (for their first digest) over one
+    connection, at most the transport's rate a second (the [mail] url's ?rate=): done(sub,
+    None) after each one sent, done(sub, why) after each one that was not, and the others
+    still go. After [mail] pause_after failures in a row the server is taken to be down
+    (each try could wait out a time-out): the rest are not tried, each reported so.
+    Returns how many were not sent."""
+    config = project.config
+    transport = open_transport(config)
+    interval = 1.0 / transport.rate if transport.rate > 0 else 0.0
+    conn = transport.connect()
+    due = time.monotonic()
+    failed = in_a_row = 0
     try:
-        conn.send(envelope_sender(sender_for(config, schedule)), sub.email, message)
+        for sub in subs:
+            if in_a_row >= config.mail.pause_after:
+                failed += 1
+                done(sub, f"not tried after {in_a_row} failures in a row")
+                continue
+            schedule = project.schedule(sub.digests[0]) if sub.digests else None
+            try:
+                envelope, message = _confirmation(config, sub, schedule)
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)  # the rate limit: a message every `interval` seconds
+                due = max(due, time.monotonic()) + interval
+                conn.send(envelope, sub.email, message)
+            except SyndicateError as exc:  # refused, unreachable, a broken template
+                failed += 1
+                in_a_row += 1
+                done(sub, str(exc))
+                continue
+            in_a_row = 0
+            done(sub, None)
     finally:
         conn.close()
+    return failed
 
 
 def check_mail(

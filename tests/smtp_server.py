@@ -28,6 +28,8 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    peer: tuple = ()  # the client's (host, port): one value per connection
+    at: float = 0.0  # time.monotonic() when it was accepted
 
     @property
     def message(self):
@@ -78,7 +80,13 @@ class _Handler:
                 return answer
         with self.server.lock:
             self.server.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.content,
+                    session.peer,
+                    time.monotonic(),
+                )
             )
         return "250 Message accepted for delivery"
 

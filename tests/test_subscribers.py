@@ -1,17 +1,22 @@
 """Subscribers through the real command line and a real SMTP server: status changes that
 would be untrue are refused (and brought about with a recorded reason), erasure leaves
-the person in no table, one person's data exported."""
+the person in no table, one person's data exported, an import that asks before it mails."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 from support.cli import run_cli
 from support.projects import add_stories, mail_project
@@ -227,3 +232,90 @@ def test_export_one_person(tmp_path, smtp):
     csv = run_cli("subscribers", "export", "--email", "bo@example.org", "--format", "csv",
                   project=project)  # fmt: skip
     assert csv.returncode == 2
+
+
+def _list_csv(tmp_path: Path, n: int, *extra: str) -> Path:
+    path = tmp_path / "list.csv"
+    rows = [f"new{i}@example.org,New {i}" for i in range(n)]
+    path.write_text("email,name\n" + "\n".join([*rows, *extra]) + "\n", encoding="utf-8")
+    return path
+
+
+def _rate(project: Path, rate: int) -> None:
+    cfg = project / "syndicate.toml"
+    cfg.write_text(cfg.read_text().replace("?pool=2", f"?pool=2&rate={rate}"))
+
+
+def test_import_without_a_terminal_asks_for_yes_and_changes_nothing(tmp_path, smtp):
+    project = mail_project(tmp_path, smtp, 0)
+    path = _list_csv(tmp_path, 3)
+    proc = run_cli("subscribers", "import", str(path), project=project)
+    assert proc.returncode == 2
+    error, hint = proc.stderr.splitlines()
+    assert error == (
+        f"error: {path}: importing sends 3 confirmation emails and there is no terminal to ask"
+    )
+    assert hint.startswith("hint: add --yes to send them")
+    assert run_cli("subscribers", "list", project=project, check=0).stdout == ""
+    assert smtp.received == []
+
+
+def test_import_sends_at_the_rate_over_one_connection_and_reports_each_failure(tmp_path, smtp):
+    project = mail_project(tmp_path, smtp, 0)
+    _rate(project, 10)
+    with _store(project) as store:
+        store.suppress("gone@example.org", "hard-bounce")
+    smtp.faults.at_rcpt["new5@example.org"] = "550 5.1.1 <new5@example.org>: no such user"
+    path = _list_csv(tmp_path, 6, "gone@example.org,Gone")
+    proc = run_cli("subscribers", "import", str(path), "--yes", project=project)
+    assert proc.returncode == 1  # one refused, one left out
+    assert f"{path}:8: gone@example.org bounced on " in proc.stderr
+    assert "row skipped" in proc.stderr
+    assert "failed: confirmation to new5@example.org: 550 5.1.1" in proc.stderr
+    assert proc.stdout.splitlines()[-1] == (
+        "imported: 6 new, 0 updated, 1 problems, 6 confirmations (1 not sent; add them again later)"
+    )
+    got = sorted(smtp.received, key=lambda r: r.at)
+    assert [r.recipients for r in got] == [[f"new{i}@example.org"] for i in range(5)]
+    assert len({r.peer for r in got}) == 1  # one connection for all
+    # rate = 10 a second: five messages take at least four tenths of a second.
+    assert got[-1].at - got[0].at >= 0.35
+    assert "/confirm/" in got[0].message.get_body(("plain",)).get_content()
+
+
+def _import_on_a_terminal(project: Path, path: Path, answer: bytes) -> tuple[int, str]:
+    """`subscribers import PATH` with a terminal (a pty) on stdin that answers answer."""
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    cmd = [sys.executable, "-m", "syndicate", "--project", str(project)]
+    proc = subprocess.Popen(
+        [*cmd, "subscribers", "import", str(path)],
+        stdin=child, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    os.close(child)
+    try:
+        os.write(main, answer)
+        out = proc.communicate(timeout=120)[0].decode()
+    finally:
+        os.close(main)
+    return proc.returncode, out
+
+
+@pytest.mark.parametrize("answer", [b"n\n", b"y\n"])
+def test_import_on_a_terminal_says_how_many_and_asks(tmp_path, smtp, answer):
+    project = mail_project(tmp_path, smtp, 0)
+    _rate(project, 50)
+    path = _list_csv(tmp_path, 2)
+    code, out = _import_on_a_terminal(project, path, answer)
+    assert (
+        f"2 confirmation emails will be sent now via smtp://127.0.0.1:{smtp.port} (pool 2), "
+        "at most 50 a second. Send them? [y/N]"
+    ) in out
+    listed = run_cli("subscribers", "list", project=project, check=0).stdout
+    if answer == b"n\n":
+        assert code == 1 and "import cancelled; nothing changed" in out
+        assert listed == "" and smtp.received == []
+    else:
+        assert code == 0, out
+        assert "imported: 2 new, 0 updated, 0 problems, 2 confirmations" in out
+        assert listed.count("\tpending\t") == 2 and len(smtp.received) == 2

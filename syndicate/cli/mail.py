@@ -74,11 +74,13 @@ def subscribers_add(
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--digest", "digests", multiple=True, help="a digest (default: all)")
 @click.option("--confirmed", is_flag=True, help="consent attested (a list moved here)")
+@click.option("--yes", is_flag=True, help="send the confirmation emails without asking")
 @click.pass_context
 def subscribers_import(
-    ctx: click.Context, path: Path, digests: tuple[str, ...], confirmed: bool
+    ctx: click.Context, path: Path, digests: tuple[str, ...], confirmed: bool, yes: bool
 ) -> None:
-    """Import a CSV with an email column (and optionally name)."""
+    """Import a CSV with an email column (and optionally name). Without --confirmed, each
+    new address gets a confirmation email: how many is said first, and asked (--yes: not)."""
     from syndicate import people
     from syndicate.people import lists
 
@@ -87,18 +89,43 @@ def subscribers_import(
     try:
         chosen = people.digests_of(project.digests, list(digests))
         plan = lists.plan_import(store, path, confirmed)
+        for line in plan.problems:
+            click.echo(line, err=True)
+        if plan.confirmations and not yes and not _send_them(plan.confirmations, project, path):
+            click.echo("import cancelled; nothing changed")
+            ctx.exit(1)
         report = lists.apply_import(store, plan, chosen, confirmed)
     finally:
         store.close()
-    for line in report.problems:
-        click.echo(line, err=True)
-    failed = sum(not _confirm(project, sub) for sub in report.pending)
+
+    def said(sub, why: str | None) -> None:
+        if why is None:
+            click.echo(f"{sub.email}: confirmation email sent")
+        else:
+            click.echo(f"failed: confirmation to {sub.email}: {why}", err=True)
+
+    failed = pipeline.send_confirmations(project, report.pending, said) if report.pending else 0
     click.echo(
         f"imported: {report.added} new, {report.updated} updated, "
         f"{len(report.problems)} problems, {len(report.pending)} confirmations"
-        + (f" ({failed} not sent)" if failed else "")
+        + (f" ({failed} not sent; add them again later)" if failed else "")
     )
     ctx.exit(1 if failed or report.skipped else 0)
+
+
+def _send_them(count: int, project, path: Path) -> bool:
+    """Ask on a terminal whether to send count confirmation mails now; refuse (exit 2)
+    where nobody can be asked: a script must say --yes."""
+    transport = pipeline.open_transport(project.config)
+    rate = f", at most {transport.rate:g} a second" if transport.rate else ""
+    what = f"{count} confirmation email{'s' if count != 1 else ''}"
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            f"{path}: importing sends {what} and there is no terminal to ask",
+            "add --yes to send them (or --confirmed when the list's consent was given "
+            "elsewhere); nothing was changed",
+        )
+    return click.confirm(f"{what} will be sent now via {transport.describe()}{rate}. Send them?")
 
 
 @subscribers.command("list")

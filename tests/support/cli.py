@@ -14,15 +14,28 @@ SITE_A = SHARED / "fixtures" / "site-a"
 
 
 def run_cli(
-    *args: str, project: Path | None = None, env: dict | None = None, check: int | None = None
+    *args: str,
+    project: Path | None = None,
+    env: dict | None = None,
+    check: int | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run the real `syndicate` command in a subprocess."""
+    """Run the real `syndicate` command in a subprocess. Its stdin is input, or nothing
+    (never the terminal pytest may run in: a command that asks there would wait)."""
     cmd = [sys.executable, "-m", "syndicate"]
     if project is not None:
         cmd += ["--project", str(project)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
     full_env.update(env or {})
-    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env, timeout=300)
+    proc = subprocess.run(
+        [*cmd, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+    )
     if check is not None:
         assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
     return proc
