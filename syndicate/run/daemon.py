@@ -125,6 +125,8 @@ def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
     """One APScheduler job per schedule with a clock; each also runs once at start, so
     a gather does not wait for its first interval and a missed digest is caught up."""
     now = datetime.now(UTC)
+    if first_run:
+        jobs.hold_until_gathered()  # before any job below can fire
     clocked = []
     for name, schedule in sorted(jobs.schedules.items()):
         when = schedule.when(jobs.config.site.tz)
@@ -140,10 +142,11 @@ def _schedule_all(scheduler, jobs: Jobs, first_run: bool) -> None:
         )
         clocked.append(name)
         event("schedule.added", schedule=name, kind=schedule.kind, when=_describe(schedule))
-    if first_run and clocked:  # a job of its own: a first run time on the jobs above
-        # would shift every later firing of an interval off its epoch-aligned slots. One
-        # job, gathers first: a start-up digest waits for the start-up gather instead of
-        # firing beside it on a store still empty.
+    if first_run and clocked:
+        # A job of its own: a first run time on the jobs above would shift every later
+        # firing of an interval off its epoch-aligned slots. One job, gathers first, and
+        # digests held until they are done: a digest made at start-up carries what the
+        # start-up gather found instead of firing beside it on a store still empty.
         scheduler.add_job(
             jobs.start_up, "date", run_date=now, args=[clocked], id="@start", name="start"
         )

@@ -57,6 +57,10 @@ class Jobs:
         self._lock = threading.Lock()
         self._told_skipped: set[tuple[str, datetime]] = set()
         self._running: set[str] = set()
+        # Set once the start-up gathers are done (at once when start_up never runs, as in
+        # tests of single jobs): no digest is made from a store the first gather is filling.
+        self._gathered = threading.Event()
+        self._gathered.set()
 
     @property
     def schedules(self) -> dict[str, Schedule]:
@@ -83,8 +87,23 @@ class Jobs:
         """The run each schedule gets at start: the gathers first, then the others (a
         digest made at start-up carries what the start-up gather found)."""
         kind = {n: s.kind for n, s in self.schedules.items()}
-        for name in sorted(names, key=lambda n: kind.get(n) != "gather"):
-            self.run(name, None, "start-up")
+        gathers = [n for n in names if kind.get(n) == "gather"]
+        if gathers:
+            self._gathered.clear()
+        try:
+            for name in gathers:
+                self.run(name, None, "start-up")
+        finally:
+            self._gathered.set()
+        for name in names:
+            if name not in gathers:
+                self.run(name, None, "start-up")
+
+    def hold_until_gathered(self) -> None:
+        """Called by start_up before it runs: digests wait for the start-up gathers (the
+        scheduler may fire a digest's own slot while they run)."""
+        if any(s.kind == "gather" for s in self.schedules.values()):
+            self._gathered.clear()
 
     def run(self, name: str, now: datetime | None = None, why: str = "schedule") -> None:
         """Run schedule ``name`` once; a failure is logged, never raised (the daemon stays).
@@ -98,6 +117,9 @@ class Jobs:
             self._running.add(name)
         try:
             if schedule.kind == "digest":
+                while not self._gathered.wait(0.5):  # the start-up gather is still running
+                    if self.stop.is_set():
+                        return
                 self.digest(schedule, now, why)
             else:
                 getattr(self, schedule.kind)(schedule, now)
