@@ -4,9 +4,13 @@ these and nothing below them.
 - gather: every source into the store, each on its own (one failing source is reported,
   the others still run), then cross-links resolved and the run recorded.
 - build_feeds / validate_feeds: the feed files.
-- preview_edition, deliver_digest: an edition made (or found) for a slot, its recipients
-  added by the one late-joiner rule (see recipients_welcome), then sent here or left to
-  the send workers; load_edition: a stored edition as a worker composes it.
+- preview_edition, deliver_digest: an edition made (or found) for a slot, stored with its
+  recipients' ledger rows in one transaction (or as a draft awaiting approval), later
+  joiners added by the one late-joiner rule (see recipients_welcome), then sent here or
+  left to the send workers; load_edition: a stored edition as a worker composes it.
+- edition_slot / plan_send: the slot `send` works on (the digest's own latest slot) and
+  what it is about to do; decide_edition: an editor approves or holds; backlog: the
+  stories waiting for an edition, and those that aged out.
 - send_test_copy / write_dry_run: `send --to` and `send --dry-run`, outside the ledger.
 - send_confirmation / send_confirmations: the double opt-in mail, to one or to a list.
 - check_mail: `mail check`, the way to the mail system tried, nothing sent.

@@ -243,10 +243,11 @@ def test_deployment_settings_come_from_the_environment(tmp_path, smtp):
 def test_a_registered_scheme_opens_its_transport_and_unknown_ones_name_the_known(
     tmp_path, monkeypatch
 ):
-    from syndicate import deliver, mailurl
+    from syndicate import deliver
     from syndicate.deliver.maildir import MaildirTransport
     from syndicate.deliver.smtp import SMTPTransport
     from syndicate.errors import ConfigError
+    from syndicate.project import mailurl
 
     # Copies: the scheme registered here does not outlive the test.
     monkeypatch.setattr(deliver, "TRANSPORTS", dict(deliver.TRANSPORTS))

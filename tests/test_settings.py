@@ -198,7 +198,8 @@ def test_good_mail_urls_load(project, url):
 
 
 def test_a_transport_registered_later_is_a_known_scheme(project, monkeypatch):
-    from syndicate import deliver, mailurl
+    from syndicate import deliver
+    from syndicate.project import mailurl
 
     monkeypatch.setattr(deliver, "TRANSPORTS", dict(deliver.TRANSPORTS))
     monkeypatch.setattr(mailurl, "MAIL_SCHEMES", dict(mailurl.MAIL_SCHEMES))

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError, SyndicateError
-from syndicate.mailurl import EXAMPLES, UrlRule, register_scheme
+from syndicate.project.mailurl import EXAMPLES, UrlRule, register_scheme
 
 
 class TransportError(SyndicateError):
@@ -73,7 +73,7 @@ def register_transport(
 ) -> Callable[[TransportFactory], TransportFactory]:
     """Function decorator: open URLs of these schemes with the factory. check_url, when
     given, says what is wrong with such a URL, so the settings refuse it at start-up
-    (syndicate.mailurl keeps the schemes the settings know)."""
+    (syndicate.project.mailurl keeps the schemes the settings know)."""
 
     def deco(factory: TransportFactory) -> TransportFactory:
         for scheme in schemes:

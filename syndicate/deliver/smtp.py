@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from syndicate.deliver import CheckStep, TransportError
 from syndicate.digest.mime import DataReady
-from syndicate.mailurl import smtp_options
+from syndicate.project.mailurl import smtp_options
 
 # "No such user" replies: the address does not exist, so it is suppressed (a hard bounce).
 _NO_SUCH_USER = re.compile(
@@ -31,7 +31,7 @@ class SMTPTransport:
     """Connections to one SMTP server."""
 
     def __init__(self, url: str) -> None:
-        # The settings checked the URL at start-up with the same reader (syndicate.mailurl).
+        # The settings checked the URL at start-up with the same reader (syndicate.project.mailurl).
         options = smtp_options(url)
         self.implicit_tls = options.implicit_tls
         self.host, self.port = options.host, options.port

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
-from syndicate.mailurl import EXAMPLES, mail_url_problems, shown
+from syndicate.project.mailurl import EXAMPLES, mail_url_problems, shown
 from syndicate.urls import canonical_url, host_of
 
 CONFIG_FILE = "syndicate.toml"
