@@ -14,6 +14,15 @@ from support.summary import SUMMARY
 sys.path.insert(0, str(SHARED / "tools"))
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_processes():
+    """A daemon or worker a failed test did not stop is killed after the test."""
+    yield
+    from processes import kill_leftovers
+
+    kill_leftovers()
+
+
 def _require_shared() -> None:
     if not SITE_A.is_dir():
         pytest.fail(f"fixture site not found at {SITE_A}; CI keeps ../shared beside the checkout")

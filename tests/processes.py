@@ -12,6 +12,18 @@ import time
 from pathlib import Path
 
 KEY = {"SYNDICATE_SECRET_KEY": "daemon-test-key"}
+# Every process started here: a test that fails before stopping its daemon must not leave
+# it running (it would load the machine for the rest of the suite). See kill_leftovers.
+_STARTED: list[subprocess.Popen] = []
+
+
+def kill_leftovers() -> None:
+    """Kill the processes a finished test left running (conftest calls this after each)."""
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 class Logged:
@@ -26,6 +38,7 @@ class Logged:
              "--log-format", "json"],
             stdout=subprocess.DEVNULL, stderr=log.open("w"), env=full,
         )  # fmt: skip
+        _STARTED.append(self.proc)
 
     def events(self, name: str | None = None) -> list[dict]:
         lines = [json.loads(x) for x in self.log.read_text().splitlines() if x.startswith("{")]
