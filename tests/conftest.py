@@ -120,6 +120,23 @@ def site_a():
         handle.stop()
 
 
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist, a worker hands its tables and its PostgreSQL verdict to the
+    controller, which prints them (see pytest_testnodedown)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["summary"] = list(SUMMARY)
+        output["pg_not_run"] = list(PG_NOT_RUN)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not loaded
+def pytest_testnodedown(node, error) -> None:
+    """The controller collects what each worker handed over."""
+    output = getattr(node, "workeroutput", {})
+    SUMMARY.extend(output.get("summary", []))
+    PG_NOT_RUN.extend(x for x in output.get("pg_not_run", []) if x not in PG_NOT_RUN)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Print the collected tables (per-field accuracy) at the end of the run."""
     if PG_NOT_RUN:
