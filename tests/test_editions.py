@@ -301,3 +301,25 @@ def test_off_a_terminal_a_send_prints_a_line_while_it_waits(capsys):
             time.sleep(0.05)
             err += capsys.readouterr().err
     assert len(line.findall(err)) >= 2, err  # one line each interval, not one in all
+
+
+def test_send_on_a_terminal_asks_before_mailing(tmp_path, smtp):
+    import pty
+
+    project = mail_project(tmp_path, smtp, 2)
+    for answer, mailed in ((b"n\n", 0), (b"y\n", 2)):
+        main, child = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+        cmd = [sys.executable, "-m", "syndicate", "--project", str(project), "send", "daily"]
+        proc = subprocess.Popen(
+            cmd, stdin=child, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        )
+        os.close(child)
+        try:
+            os.write(main, answer)
+            out = proc.communicate(timeout=120)[0].decode()
+        finally:
+            os.close(main)
+        assert "Send to 2 recipients? [y/N]" in out, out
+        assert proc.returncode == (1 if answer == b"n\n" else 0), out
+        assert len(smtp.received) == mailed

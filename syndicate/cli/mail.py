@@ -285,7 +285,8 @@ def send(
             return
         transport = pipeline.open_transport(config)
         _show_plan(config, schedule, plan, transport.describe())
-        if not yes and sys.stdin.isatty() and plan.to_mail:
+        drafting = schedule.approve and not plan.existing  # only the editors get it now
+        if not yes and sys.stdin.isatty() and plan.to_mail and not drafting:
             click.confirm(f"Send to {plan.to_mail} recipients?", abort=True)
 
         def announce(run: pipeline.DigestRun) -> None:
