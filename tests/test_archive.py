@@ -201,3 +201,62 @@ def test_slot_dates_are_unique_for_sub_daily_digests():
     assert slot_key(hourly, seven.replace(hour=6), tz) == "2026-12-03-0600"
     assert parse_slot_key("2026-12-03-0700") == (seven.date(), seven.time())
     assert parse_slot_key("2026-02-30") is None
+
+
+def test_a_sub_daily_edition_has_its_time_in_the_url_and_other_forms_redirect(project):
+    (project / "schedules" / "hourly.toml").write_text(
+        'kind = "digest"\nevery = "6h"\ntitle = "Every six hours"\n'
+    )
+    six = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    _stored(project, "hourly", six, EditionState.READY, True)
+    _stored(project, "hourly", six + timedelta(hours=6), EditionState.READY, True)
+    app = create_app(Project.load(project, env={}))
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
+            return [
+                await client.get("/editions/hourly/2026-12-01-0600/"),
+                await client.get("/editions/hourly/2026-12-01-1200/"),
+                await client.head("/editions/hourly/2026-12-01-1200/"),
+                await client.get("/editions/hourly/2026-12-01/"),  # two that day: which?
+                await client.get("/editions/hourly/2026-12-01-060000/"),
+            ]
+
+    six_am, noon, head, ambiguous, long_form = asyncio.run(go())
+    assert six_am.status_code == 200
+    assert "ready body" in six_am.text and "Tuesday 1 December 2026, 06:00" in six_am.text
+    assert noon.status_code == 200 and head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == noon.headers["etag"]
+    assert ambiguous.status_code == 404
+    assert long_form.status_code == 301
+    assert long_form.headers["location"] == "/editions/hourly/2026-12-01-0600/"
+
+
+def test_sent_editions_in_the_store(store_url):
+    """The store's side, on SQLite and PostgreSQL: only sendable editions with a copy
+    sent, newest first, paged, within a slot range."""
+    store = open_store(store_url)
+    try:
+        reader = Subscriber("ada@example.org", "Ada", "active", ["d"])
+        store.save_subscriber(reader)
+        start = datetime(2026, 12, 1, 7, tzinfo=UTC)
+        states = [EditionState.READY, EditionState.DRAFT, EditionState.HELD, EditionState.READY]
+        for day, state in enumerate(states):
+            slot = start + timedelta(days=day)
+            edition = Edition("d", slot, None, slot, subject=str(day), state=state)
+            stored, _ = store.save_edition(edition, [reader] if state.sendable else None)
+            if day != 3:  # the last one is sendable but nothing of it was sent yet
+                now = datetime.now(UTC)
+                for row in store.claim(stored.id, "t", 10, now, timedelta(minutes=1)):
+                    store.mark_sent(row.id, "<x@y>", now)
+        store.save_edition(Edition("other", start, None, start, state=EditionState.READY))
+        found, total = store.sent_editions(["d"], 10)
+        assert [e.subject for e in found] == ["0"] and total == 1
+        assert found[0].html == "" and found[0].stories == []
+        assert store.sent_editions(["d"], 10, 1) == ([], 1)
+        later = store.sent_editions(["d"], 10, 0, start + timedelta(hours=1))
+        assert later == ([], 0)
+        assert store.sent_editions([], 10) == ([], 0)
+    finally:
+        store.close()
