@@ -124,6 +124,8 @@ def test_the_email_links_to_its_page_and_the_page_has_no_personal_part(project):
         assert personal not in page.text, personal
     assert "__SYNDICATE" not in page.text
     assert "View in browser" not in page.text  # a link to itself would be noise
+    # What the template marks as for the inbox only is hidden on the web.
+    assert 'class="email-only"' in page.text and ".email-only { display: none" in page.text
 
     # Conditional GET: the ETag answers 304.
     (again,) = _get(app, url.removeprefix(PUBLIC), headers={"If-None-Match": page.headers["etag"]})

@@ -38,6 +38,10 @@ FEED_ENTRIES = 20  # editions in a digest's Atom feed
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 _BODY = re.compile(r"<body\b[^>]*>", re.I)
+_HEAD_END = re.compile(r"</head>", re.I)
+# What the email template marks as for the inbox only ("You get this email because…",
+# the View-in-browser line) is hidden on the web page.
+_EMAIL_ONLY = "<style>.email-only { display: none !important; }</style>"
 
 
 def routes(project: Project, store: Store) -> list[Route]:
@@ -144,6 +148,7 @@ def routes(project: Project, store: Store) -> list[Route]:
             archive=f"/editions/{name}/",
         )
         html = _BODY.sub(lambda m: m.group(0) + bar, html, count=1)
+        html = _HEAD_END.sub(lambda m: _EMAIL_ONLY + m.group(0), html, count=1)
         return _conditional(request, html.encode("utf-8"), HTML)
 
     return [
