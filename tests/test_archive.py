@@ -162,6 +162,8 @@ def test_only_sent_editions_of_public_digests_are_listed(project):
         for state in ("draft", "held", "skipped", "ready"):
             assert f"{state} edition" not in page.text
     assert "Insiders" not in listing.text
+    feeds = re.findall(r'<link rel="alternate" type="application/atom\+xml"[^>]*>', listing.text)
+    assert len(feeds) == 1 and 'href="/editions/daily/feed.atom"' in feeds[0]
     for page in (private, draft, held, unsent, secret, unknown, bad):
         assert page.status_code == 404, page.url
 
