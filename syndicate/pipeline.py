@@ -14,6 +14,7 @@ these and nothing below them.
 - send_test_copy / write_dry_run: `send --to` and `send --dry-run`, outside the ledger.
 - send_confirmation / send_confirmations: the double opt-in mail, to one or to a list.
 - check_mail: `mail check`, the way to the mail system tried, nothing sent.
+- public_edition_html: a stored edition as the web archive shows it (no personal parts).
 """
 
 from __future__ import annotations
@@ -449,6 +450,15 @@ def load_edition(project: Project, store: Store, edition_id: int) -> Made:
             "give every worker the same schedules/ as the daemons",
         )
     return remade(project.config, schedule, edition)
+
+
+def public_edition_html(html: str, own_url: str = "") -> str:
+    """An edition's stored HTML as /editions/ shows it: the subscriber's name a neutral
+    word, no unsubscribe or preferences link, no link to the page itself (see
+    digest/public.py); never re-rendered."""
+    from syndicate.digest.public import public_html
+
+    return public_html(html, own_url)
 
 
 def open_transport(config: Config) -> Transport:

@@ -24,6 +24,7 @@ from syndicate.digest.mime import (
 from syndicate.digest.render import Rendered, Renderer, edition_context, site_context
 from syndicate.errors import ConfigError
 from syndicate.models import Edition, EditionState, Subscriber
+from syndicate.project.archive import edition_path
 from syndicate.project.schedules import Schedule
 from syndicate.project.secret import secret_key
 from syndicate.project.settings import Config
@@ -96,12 +97,22 @@ def _message_template(
     )
 
 
+def browser_link(config: Config, schedule: Schedule, edition: Edition) -> str:
+    """The edition's page in the web archive ("View in browser"), or "" when there is
+    none to link to: the digest is not public, or [web] public_url is unset (the
+    default address, 127.0.0.1, reaches no subscriber). The slot and the schedule name
+    the page, so the URL is known before the edition is stored."""
+    if not (schedule.public and config.web.public_url):
+        return ""
+    return config.public_url + edition_path(schedule, edition.slot, config.site.tz)
+
+
 def render_edition(
     config: Config, schedule: Schedule, edition: Edition, renderer: Renderer | None = None
 ) -> Made:
     """Render an edition once and prepare its message template."""
     renderer = renderer or Renderer(config.project)
-    context = edition_context(config, schedule, edition)
+    context = edition_context(config, schedule, edition, browser_link(config, schedule, edition))
     rendered = renderer.render(context, schedule.template, schedule.subject)
     message = _message_template(
         config, schedule, edition, rendered.subject, rendered.html, rendered.text

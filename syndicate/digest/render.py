@@ -172,9 +172,8 @@ def edition_context(
 ) -> dict[str, Any]:
     """What the templates see: the edition, its stories as cards, the site, the links.
 
-    ``links.browser`` is the edition's own web page ("View in browser"), set only when
-    there is one: the web app serves no archive of editions yet, so today nothing passes
-    ``browser_url`` and the templates leave the link out."""
+    ``links.browser`` is the edition's own web page ("View in browser", make.browser_link),
+    "" when there is none: the templates then leave the link out."""
     urls = {e.story.url for e in edition.stories}
     tz = config.site.tz
     cards = []

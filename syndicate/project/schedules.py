@@ -65,6 +65,9 @@ DIGEST_SETTINGS: dict[str, Setting] = {
         "what a draft not approved by approve_by does: 'send' anyway, or 'skip'",
         choices=("send", "skip"),
     ),
+    "public": Setting(
+        bool, True, "list its sent editions on the web app's /editions/ archive, with a feed"
+    ),
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -93,6 +96,7 @@ class Schedule:
     editors: tuple[str, ...] = ()
     approve_by: str = "2h"
     unapproved: Literal["send", "skip"] = "skip"
+    public: bool = True
 
     def when(self, default_tz: tzinfo) -> When | None:
         """When it fires (None: a feeds build that follows each gather)."""

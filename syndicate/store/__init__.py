@@ -115,6 +115,17 @@ class EditionStore(Protocol):
     ) -> bool:
         """Approve, hold or skip an edition (filling its ledger in the same transaction)."""
 
+    def sent_editions(
+        self,
+        schedules: Iterable[str],
+        limit: int = 20,
+        offset: int = 0,
+        slot_from: datetime | None = None,
+        slot_until: datetime | None = None,
+    ) -> tuple[list[Edition], int]:
+        """Editions of these schedules that went out (sendable, a copy sent), newest
+        first, without bodies, slots in [slot_from, slot_until): (one page, how many)."""
+
     def edition_records(
         self, schedule: str | None = None, limit: int = 20, edition_id: int | None = None
     ) -> list[EditionRecord]:

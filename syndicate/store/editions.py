@@ -228,6 +228,46 @@ class EditionSQL:
                 fill_ledger(conn, edition_id, recipients)
         return bool(changed)
 
+    def sent_editions(
+        self,
+        schedules: Iterable[str],
+        limit: int = 20,
+        offset: int = 0,
+        slot_from: datetime | None = None,
+        slot_until: datetime | None = None,
+    ) -> tuple[list[Edition], int]:
+        """The editions of these schedules that went out (sendable, and at least one
+        subscriber's copy sent: then a "View in browser" link someone received answers),
+        newest slot first, without their bodies or stories, with slots in [slot_from,
+        slot_until) when given: (one page of ``limit`` from ``offset``, how many in all)."""
+        ed, d = s.editions, s.deliveries
+        sent = (
+            select(d.c.id)
+            .where(d.c.edition_id == ed.c.id, d.c.status == str(DeliveryStatus.SENT))
+            .exists()
+        )
+        where = [
+            ed.c.schedule.in_(list(schedules)),
+            ed.c.state.in_([str(x) for x in EditionState if x.sendable]),
+            sent,
+        ]
+        if slot_from is not None:
+            where.append(ed.c.slot >= slot_from)
+        if slot_until is not None:
+            where.append(ed.c.slot < slot_until)
+        cols = [c for c in ed.c if c.name not in ("html", "text")]
+        page = (
+            select(*cols)
+            .where(*where)
+            .order_by(ed.c.slot.desc(), ed.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(ed).where(*where)).scalar())
+            rows = list(conn.execute(page).mappings())
+        return [_edition({**r, "html": "", "text": ""}) for r in rows], total
+
     def edition_records(
         self, schedule: str | None = None, limit: int = 20, edition_id: int | None = None
     ) -> list[EditionRecord]:

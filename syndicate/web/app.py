@@ -1,6 +1,7 @@
 """The web app (Starlette): the built feeds with conditional GET and gzip, the images the
-project keeps for its emails (/media/), /healthz, and the subscriber routes of
-web/people.py (subscribe, confirm, unsubscribe, preferences, metrics).
+project keeps for its emails (/media/), /healthz, the subscriber routes of
+web/people.py (subscribe, confirm, unsubscribe, preferences, metrics) and the archive of
+editions of web/archive.py (/editions/).
 
 Feeds are served from the files `feeds build` wrote, never rendered per request, so any
 static host could serve them too; this app adds what readers rely on: exact content
@@ -105,6 +106,7 @@ def create_app(project: Project) -> Starlette:
         return PlainTextResponse("ok\n")
 
     from syndicate.store import open_store
+    from syndicate.web.archive import routes as archive_routes
     from syndicate.web.people import routes as people_routes
 
     store = open_store(config.store_url)
@@ -114,6 +116,7 @@ def create_app(project: Project) -> Starlette:
             Route("/media/{path:path}", media, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             *people_routes(project, store),
+            *archive_routes(project, store),
         ],
         lifespan=_closing(store),
     )
